@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     """Largest webhook body the collector accepts, in bytes (larger: 413)."""
 
+    sandbox: bool = False
+    """Running against the built-in simulator: IVR notify URLs may be plain http."""
+
     log_level: str = "INFO"
 
 

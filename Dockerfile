@@ -1,0 +1,10 @@
+FROM python:3.11-slim
+WORKDIR /app
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+COPY pyproject.toml README.md ./
+COPY dialer ./dialer
+RUN pip install --no-cache-dir . && useradd --system --uid 1000 dialer
+COPY campaigns ./campaigns
+USER dialer
+ENTRYPOINT ["dialer"]
+CMD ["--help"]

@@ -1,0 +1,1 @@
+"""Campaign files (TOML): their schema, value types and loading."""

@@ -1,0 +1,239 @@
+"""The campaign file schema (TOML), validated with pydantic.
+
+Unknown or wrong keys are refused by name: ``campaign.toml: limits.rsp: unknown key``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from dialer.campaign.values import WEEKDAYS, Weekday, Window, format_duration, parse_duration
+from dialer.errors import ConfigError
+
+_ELEVEN_DIGITS = re.compile(r"^\d{11}$")
+_NAME = re.compile(r"^[\w.\-]{1,200}$")
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(lambda v: v if isinstance(v, timedelta) else parse_duration(v)),
+    PlainSerializer(format_duration, return_type=str),
+]
+WindowText = Annotated[
+    Window,
+    BeforeValidator(lambda v: v if isinstance(v, Window) else Window.parse(str(v))),
+    PlainSerializer(str, return_type=str),
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _eleven_digits(value: str, what: str) -> str:
+    if not _ELEVEN_DIGITS.match(value):
+        raise ValueError(f"{what} must be exactly 11 digits (E.164 without '+'), got {value!r}")
+    return value
+
+
+class Message(_Strict):
+    text: str = Field(min_length=1, max_length=4000)
+    """Template: ``{column}`` fields are filled from the contact's CSV columns."""
+    caller_id: str
+    """a_number for calls, sender number for SMS: 11 digits."""
+    voice: str | None = None
+    language: Literal["ru-RU", "en-US", "tr-TR"] = "ru-RU"
+    emotion: Literal["good", "evil", "neutral"] | None = None
+    speed: float | None = Field(default=None, ge=0.1, le=3.0)
+
+    @field_validator("caller_id")
+    @classmethod
+    def _caller_id(cls, value: str) -> str:
+        return _eleven_digits(value, "caller_id")
+
+    @field_validator("voice")
+    @classmethod
+    def _voice(cls, value: str | None) -> str | None:
+        voices = {"alyss", "jane", "oksana", "omazh", "zahar", "ermil", "erkanyavas"}
+        if value is not None and value not in voices:
+            raise ValueError(f"unknown voice {value!r}; MTT offers {', '.join(sorted(voices))}")
+        return value
+
+
+class MenuItem(_Strict):
+    digit: int = Field(ge=1, le=9)
+    action: Literal["notify", "transfer", "optout"]
+    label: str = Field(default="", max_length=100)
+    to: str | None = None
+    """The operator's 11-digit number, for ``transfer`` only."""
+
+    @model_validator(mode="after")
+    def _target(self) -> MenuItem:
+        if self.action == "transfer":
+            if self.to is None:
+                raise ValueError(f"menu digit {self.digit}: a transfer needs 'to'")
+            _eleven_digits(self.to, f"menu digit {self.digit}: 'to'")
+        elif self.to is not None:
+            raise ValueError(f"menu digit {self.digit}: 'to' is only for action = 'transfer'")
+        return self
+
+    @property
+    def display_label(self) -> str:
+        return self.label or self.action
+
+
+class Schedule(_Strict):
+    window: WindowText = Window.parse("09:00-21:00")
+    days: tuple[Weekday, ...] = WEEKDAYS
+    timezone: str = "Europe/Moscow"
+    """For numbers that map to no single zone, and rows without a ``timezone`` column."""
+    strict: bool = False
+    """Call a number that maps to several zones only while the window is open in all of them."""
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: tuple[Weekday, ...]) -> tuple[Weekday, ...]:
+        if not value:
+            raise ValueError("at least one day is needed")
+        if len(set(value)) != len(value):
+            raise ValueError("days repeat")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone") from None
+        return value
+
+
+class Limits(_Strict):
+    rps: float = Field(default=5, gt=0, le=1000)
+    """Requests per second, per provider account, across every worker."""
+    max_concurrent: int = Field(default=30, ge=1, le=10_000)
+    """Calls between submission and hangup, per provider account."""
+
+
+class Retry(_Strict):
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    busy: Duration = timedelta(minutes=10)
+    no_answer: Duration = timedelta(minutes=30)
+    unreachable: Duration = timedelta(hours=2)
+    rejected: Duration = timedelta(days=1)
+    network: Duration = timedelta(minutes=5)
+    undelivered: Duration = timedelta(hours=1)
+    event_timeout: Duration = timedelta(minutes=5)
+    """No final event by then: the attempt is ``unknown``."""
+    unknown: Duration = timedelta(hours=1)
+    """Delay before an ``unknown`` attempt's contact is tried again."""
+
+
+class CampaignConfig(_Strict):
+    name: str
+    channel: Literal["tts", "ivr", "sms"]
+    purpose: Literal["informational", "debt_collection", "advertising"] = "informational"
+    countries: tuple[str, ...] = ("RU",)
+    phone_column: str | None = None
+    message: Message
+    menu: tuple[MenuItem, ...] = ()
+    schedule: Schedule = Schedule()
+    limits: Limits = Limits()
+    retry: Retry = Retry()
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("use letters, digits, '.', '-' or '_' (at most 200)")
+        return value
+
+    @field_validator("countries")
+    @classmethod
+    def _countries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = phonenumbers.SUPPORTED_REGIONS
+        upper = tuple(code.upper() for code in value)
+        bad = [code for code in upper if code not in known]
+        if bad or not upper:
+            raise ValueError(f"unknown country code(s) {bad}; use ISO codes like 'RU'")
+        return upper
+
+    @model_validator(mode="after")
+    def _menu(self) -> CampaignConfig:
+        digits = [item.digit for item in self.menu]
+        if len(set(digits)) != len(digits):
+            raise ValueError("menu digits must be unique")
+        if self.channel == "ivr" and not self.menu:
+            raise ValueError("an ivr campaign needs at least one [[menu]] entry")
+        if self.channel != "ivr" and self.menu:
+            raise ValueError(f"[[menu]] is only for channel = 'ivr', not {self.channel!r}")
+        return self
+
+    def menu_label(self, digit: str | int | None) -> str | None:
+        for item in self.menu:
+            if str(item.digit) == str(digit):
+                return item.display_label
+        return None
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(file)"
+
+
+def describe_validation_error(error: ValidationError, source: str) -> str:
+    """One line naming the file and the first offending key."""
+    first = error.errors()[0]
+    where = _location(first["loc"])
+    if first["type"] == "extra_forbidden":
+        return f"{source}: {where}: unknown key"
+    if first["type"] == "missing":
+        return f"{source}: {where}: missing required key"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    more = f" (and {len(error.errors()) - 1} more)" if len(error.errors()) > 1 else ""
+    return f"{source}: {where}: {message}{more}"
+
+
+def parse_config(text: str, source: str = "<campaign>") -> CampaignConfig:
+    """Parse and validate a campaign file's text. Raises ``ConfigError`` with one line."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    return config_from_mapping(data, source)
+
+
+def config_from_mapping(data: object, source: str = "<campaign>") -> CampaignConfig:
+    try:
+        return CampaignConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, source)) from None
+
+
+def load_config(path: Path) -> CampaignConfig:
+    """Read and validate a campaign file. Raises ``ConfigError`` naming file and key."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a campaign file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    return parse_config(text, str(path))

@@ -1,0 +1,47 @@
+"""Build a process's dispatch runtime from settings (called at worker boot)."""
+
+from __future__ import annotations
+
+import dramatiq
+from sqlalchemy.engine import Engine
+
+from dialer.dispatch.broker import make_enqueue
+from dialer.dispatch.runtime import Runtime
+from dialer.limits.base import RateLimiter
+from dialer.providers.base import CallProvider, SmsProvider
+from dialer.settings import Settings
+
+
+def build_limiter(settings: Settings) -> RateLimiter:
+    """Redis GCRA when workers share a Redis (cluster-wide limits); aiolimiter in-process."""
+    if settings.redis_url:
+        import redis.asyncio
+
+        from dialer.limits.redis_gcra import RedisRateLimiter
+
+        client = redis.asyncio.Redis.from_url(
+            settings.redis_url, socket_timeout=5, socket_connect_timeout=5
+        )
+        return RedisRateLimiter(client)
+    from dialer.limits.local import LocalRateLimiter
+
+    return LocalRateLimiter()
+
+
+def build_runtime(settings: Settings, engine: Engine, broker: dramatiq.Broker) -> Runtime:
+    from dialer.providers.factory import build_call_provider, build_sms_provider
+
+    def call_provider() -> CallProvider:
+        return build_call_provider(settings)
+
+    def sms_provider() -> SmsProvider:
+        return build_sms_provider(settings)
+
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        limiter=build_limiter(settings),
+        enqueue=make_enqueue(broker),
+        call_provider_factory=call_provider,
+        sms_provider_factory=sms_provider,
+    )

@@ -1,0 +1,204 @@
+"""Dial one attempt: gates, rate token, claim, one provider request, record the result.
+
+At most one dial per attempt: the claim (``queued`` → ``dialing``) is committed before the
+HTTP request, and a request whose fate is unknown is never sent again (the attempt waits for
+its events, then the ``unknown`` policy applies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import timedelta
+from enum import StrEnum
+
+from dialer.campaign.control import notify_url
+from dialer.db.engine import session_scope
+from dialer.dispatch import store
+from dialer.dispatch.gates import check_gates
+from dialer.dispatch.runtime import Runtime
+from dialer.errors import (
+    InvalidNumberError,
+    ProviderAuthError,
+    ProviderError,
+    ProviderRefusedError,
+    TransientProviderError,
+    UnknownOutcomeError,
+)
+from dialer.loader.templates import render
+from dialer.outcomes.orphans import match_orphans
+from dialer.providers.base import CallRequest, MenuOption, SmsRequest, Submitted
+from dialer.settings import Settings
+from dialer.states import AttemptStatus, Outcome
+
+log = logging.getLogger(__name__)
+
+MAX_TRANSIENT_TRIES = 5
+"""Sends of one attempt that the provider did not process before it counts as ``network``."""
+
+
+class DialResult(StrEnum):
+    SUBMITTED = "submitted"
+    SKIPPED = "skipped"  # not queued any more (duplicate message, cancelled)
+    NOT_YET = "not_yet"  # backing off after a transient failure
+    GATED = "gated"  # a gate closed: not dialled
+    TRANSIENT = "transient"
+    UNKNOWN = "unknown"
+    FAILED = "failed"
+    PAUSED = "paused"  # auth or campaign-level refusal paused the campaign
+
+
+def account_key(channel: str, settings: Settings) -> str:
+    """Rate limits are per provider account, shared by every campaign and worker."""
+    if channel == "sms":
+        return f"msapi:{settings.msapi_account_sid}"
+    return f"mtt:{settings.mtt_sip_id}"
+
+
+def build_call_request(ctx: store.DialContext, settings: Settings) -> CallRequest:
+    message = ctx.config.message
+    menu: list[MenuOption] = []
+    url = notify_url(settings) or ""
+    for item in ctx.config.menu:
+        if item.action == "transfer":
+            menu.append(MenuOption(item.digit, "transfer", item.to or ""))
+        else:  # notify and optout both come back to us as a notify event
+            menu.append(MenuOption(item.digit, "notify", url))
+    return CallRequest(
+        attempt_id=ctx.attempt_id,
+        to=ctx.number,
+        caller_id=message.caller_id,
+        text=render(message.text, ctx.fields),
+        voice=message.voice,
+        language=message.language,
+        emotion=message.emotion,
+        speed=message.speed,
+        menu=tuple(menu),
+    )
+
+
+def build_sms_request(ctx: store.DialContext) -> SmsRequest:
+    message = ctx.config.message
+    return SmsRequest(
+        attempt_id=ctx.attempt_id,
+        to=ctx.number,
+        sender=message.caller_id,
+        text=render(message.text, ctx.fields),
+    )
+
+
+def _gate_and_claim(rt: Runtime, attempt_id: int) -> store.DialContext | DialResult:
+    """In one transaction: re-read, re-check the gates, and claim the attempt."""
+    now = rt.clock()
+    with session_scope(rt.engine) as session:
+        ctx = store.read_dial_context(session, attempt_id)
+        if ctx is None or ctx.attempt_status != AttemptStatus.QUEUED:
+            return DialResult.SKIPPED
+        if ctx.not_before is not None and ctx.not_before > now:
+            return DialResult.NOT_YET
+        verdict = check_gates(
+            campaign_state=ctx.campaign_state,
+            config=ctx.config,
+            zones=ctx.zones,
+            on_dnc=ctx.on_dnc,
+            budget_used=ctx.budget_used,
+            now=now,
+        )
+        if not verdict.open:
+            store.release_undialled(
+                session,
+                attempt_id,
+                reason=verdict.reason,
+                retry_at=verdict.retry_at,
+                final_status=verdict.final_status,
+                now=now,
+            )
+            return DialResult.GATED
+        if not store.claim(session, attempt_id, now):
+            return DialResult.SKIPPED
+        return ctx
+
+
+def _peek(rt: Runtime, attempt_id: int) -> store.DialContext | None:
+    with session_scope(rt.engine) as session:
+        return store.read_dial_context(session, attempt_id)
+
+
+async def dial_attempt(rt: Runtime, attempt_id: int) -> DialResult:
+    """Dial one queued attempt at most once. Safe to call again with the same id."""
+    peek = await asyncio.to_thread(_peek, rt, attempt_id)
+    if peek is None or peek.attempt_status != AttemptStatus.QUEUED:
+        return DialResult.SKIPPED
+    # Wait for a rate token before claiming, so a long wait never looks like a dead worker.
+    await rt.limiter.acquire(account_key(peek.channel, rt.settings), peek.config.limits.rps)
+    claimed = await asyncio.to_thread(_gate_and_claim, rt, attempt_id)
+    if isinstance(claimed, DialResult):
+        return claimed
+    try:
+        submitted = await _send(rt, claimed)
+    except ProviderError as exc:
+        return await asyncio.to_thread(_record_error, rt, claimed, exc)
+    await asyncio.to_thread(_record_submitted, rt, attempt_id, submitted)
+    return DialResult.SUBMITTED
+
+
+async def _send(rt: Runtime, ctx: store.DialContext) -> Submitted:
+    if ctx.channel == "sms":
+        return await rt.sms_provider.send_sms(build_sms_request(ctx))
+    return await rt.call_provider.place_call(build_call_request(ctx, rt.settings))
+
+
+def _record_submitted(rt: Runtime, attempt_id: int, submitted: Submitted) -> None:
+    now = rt.clock()
+    with session_scope(rt.engine) as session:
+        store.record_submitted(session, attempt_id, submitted.provider_id, now)
+    # Events that arrived before we knew the provider id (msapi statuses) are applied now.
+    match_orphans(rt.engine, provider_id=submitted.provider_id, now=now)
+
+
+def _record_error(rt: Runtime, ctx: store.DialContext, exc: ProviderError) -> DialResult:
+    now = rt.clock()
+    error = f"{type(exc).__name__}: {exc}"
+    with session_scope(rt.engine) as session:
+        if isinstance(exc, TransientProviderError):
+            tries = _tries(session, ctx.attempt_id)
+            if tries >= MAX_TRANSIENT_TRIES:
+                store.record_failed(session, ctx.attempt_id, Outcome.NETWORK, error, now)
+                return DialResult.FAILED
+            backoff = min(2.0**tries, 60.0) * (0.75 + random.random() / 2)  # noqa: S311
+            not_before = now + timedelta(seconds=backoff)
+            store.record_transient(session, ctx.attempt_id, error, not_before, now)
+            result = DialResult.TRANSIENT
+        elif isinstance(exc, UnknownOutcomeError):
+            store.record_unknown(session, ctx.attempt_id, error, now)
+            return DialResult.UNKNOWN
+        elif isinstance(exc, InvalidNumberError):
+            store.record_failed(session, ctx.attempt_id, Outcome.INVALID_NUMBER, error, now)
+            return DialResult.FAILED
+        elif isinstance(exc, ProviderAuthError) or (
+            isinstance(exc, ProviderRefusedError) and exc.campaign_level
+        ):
+            store.pause_campaign(session, ctx.campaign_id, f"provider refused: {exc}", now)
+            store.release_undialled(
+                session,
+                ctx.attempt_id,
+                reason=f"campaign paused: {exc}",
+                retry_at=now,
+                final_status=None,
+                now=now,
+            )
+            log.error("campaign %s paused: %s", ctx.campaign_id, error)
+            return DialResult.PAUSED
+        else:
+            store.record_failed(session, ctx.attempt_id, Outcome.PROVIDER_ERROR, error, now)
+            return DialResult.FAILED
+    rt.enqueue(ctx.attempt_id, ctx.channel, int(backoff * 1000))
+    return result
+
+
+def _tries(session: store.Session, attempt_id: int) -> int:
+    from dialer.db.models import Attempt
+
+    attempt = session.get(Attempt, attempt_id)
+    return attempt.tries if attempt is not None else MAX_TRANSIENT_TRIES

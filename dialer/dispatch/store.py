@@ -1,0 +1,179 @@
+"""Attempt SQL for dispatch: read the dial context, claim, and record what the provider did."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from dialer.campaign.config import CampaignConfig
+from dialer.campaign.store import config_of
+from dialer.db.models import Attempt, Campaign, Contact, DncEntry
+from dialer.outcomes.finish import contact_zones, finish_attempt
+from dialer.states import AttemptStatus, ContactStatus, Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class DialContext:
+    """Everything a worker needs to dial one attempt, read in one transaction."""
+
+    attempt_id: int
+    attempt_status: str
+    not_before: datetime | None
+    channel: str
+    number: str
+    campaign_id: int
+    campaign_state: str
+    config: CampaignConfig
+    fields: dict[str, str]
+    zones: list[str]
+    budget_used: int
+    on_dnc: bool
+
+
+def read_dial_context(session: Session, attempt_id: int) -> DialContext | None:
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        return None
+    contact = session.get(Contact, attempt.contact_id)
+    campaign = session.get(Campaign, attempt.campaign_id)
+    if contact is None or campaign is None:  # pragma: no cover - FKs forbid it
+        return None
+    on_dnc = session.get(DncEntry, attempt.number) is not None
+    return DialContext(
+        attempt_id=attempt_id,
+        attempt_status=attempt.status,
+        not_before=attempt.not_before,
+        channel=attempt.channel,
+        number=attempt.number,
+        campaign_id=campaign.id or 0,
+        campaign_state=campaign.state,
+        config=config_of(campaign),
+        fields=json.loads(contact.fields_json),
+        zones=contact_zones(contact),
+        budget_used=contact.budget_used,
+        on_dnc=on_dnc,
+    )
+
+
+def claim(session: Session, attempt_id: int, now: datetime) -> bool:
+    """Compare-and-set ``queued`` → ``dialing``. ``False`` means someone else has it (a
+    duplicate message) or it was cancelled: do nothing."""
+    result = session.execute(
+        update(Attempt)
+        .where(col(Attempt.id) == attempt_id, col(Attempt.status) == AttemptStatus.QUEUED)
+        .values(
+            status=AttemptStatus.DIALING,
+            dialing_at=now,
+            tries=Attempt.tries + 1,  # type: ignore[operator]
+            updated_at=now,
+        )
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def release_undialled(
+    session: Session,
+    attempt_id: int,
+    *,
+    reason: str,
+    retry_at: datetime | None,
+    final_status: str | None,
+    now: datetime,
+) -> None:
+    """A gate closed before dialling: the attempt is cancelled (it never reached the
+    provider, so it is not an attempt made) and the contact waits again, or ends."""
+    attempt = session.get(Attempt, attempt_id, with_for_update=True)
+    if attempt is None or attempt.status not in (AttemptStatus.QUEUED, AttemptStatus.DIALING):
+        return
+    attempt.status = AttemptStatus.CANCELLED.value
+    attempt.error = f"not dialled: {reason}"
+    attempt.counts_budget = False
+    attempt.slot_released_at = now
+    attempt.updated_at = now
+    contact = session.get(Contact, attempt.contact_id, with_for_update=True)
+    if contact is None or contact.last_attempt_id != attempt.id:
+        return
+    contact.attempts = max(contact.attempts - 1, 0)
+    contact.updated_at = now
+    contact.reason = reason
+    if contact.status == ContactStatus.IN_PROGRESS:
+        if final_status is not None:
+            contact.status = final_status
+            contact.next_attempt_at = None
+            if final_status == ContactStatus.OPTED_OUT:
+                contact.outcome = Outcome.OPTED_OUT.value
+        else:
+            waiting = ContactStatus.RETRY_WAIT if contact.budget_used else ContactStatus.PENDING
+            contact.status = waiting.value
+            contact.next_attempt_at = retry_at or now
+    session.add_all([attempt, contact])
+
+
+def record_submitted(session: Session, attempt_id: int, provider_id: str, now: datetime) -> None:
+    """The provider accepted the request. Never moves an attempt backwards: its events may
+    already have arrived (and finished it) while the HTTP response was on its way."""
+    attempt = session.get(Attempt, attempt_id, with_for_update=True)
+    if attempt is None:
+        return
+    attempt.provider_id = attempt.provider_id or provider_id
+    attempt.submitted_at = attempt.submitted_at or now
+    if attempt.status in (AttemptStatus.DIALING, AttemptStatus.UNKNOWN):
+        attempt.status = AttemptStatus.SUBMITTED.value
+    attempt.updated_at = now
+    session.add(attempt)
+
+
+def record_transient(
+    session: Session, attempt_id: int, error: str, not_before: datetime, now: datetime
+) -> None:
+    """Not processed by the provider: back to ``queued`` until ``not_before`` (the budget is
+    not spent; the scheduler or a delayed message sends it again)."""
+    session.execute(
+        update(Attempt)
+        .where(col(Attempt.id) == attempt_id, col(Attempt.status) == AttemptStatus.DIALING)
+        .values(
+            status=AttemptStatus.QUEUED,
+            not_before=not_before,
+            enqueued_at=not_before,
+            error=error[:2000],
+            updated_at=now,
+        )
+    )
+
+
+def record_unknown(session: Session, attempt_id: int, error: str, now: datetime) -> None:
+    """Sent, but no answer: the call may have happened. Wait for its events (never re-dial)."""
+    session.execute(
+        update(Attempt)
+        .where(col(Attempt.id) == attempt_id, col(Attempt.status) == AttemptStatus.DIALING)
+        .values(status=AttemptStatus.UNKNOWN, error=error[:2000], updated_at=now)
+    )
+
+
+def record_failed(
+    session: Session, attempt_id: int, outcome: Outcome, error: str, now: datetime
+) -> None:
+    """The provider refused the request: the attempt is final with ``outcome``."""
+    attempt = session.get(Attempt, attempt_id, with_for_update=True)
+    if attempt is not None:
+        finish_attempt(session, attempt, outcome, now=now, status=AttemptStatus.FAILED, error=error)
+
+
+def pause_campaign(session: Session, campaign_id: int, reason: str, now: datetime) -> None:
+    """Stop a running campaign (auth or campaign-level refusal): nothing more is dialled."""
+    session.execute(
+        update(Campaign)
+        .where(col(Campaign.id) == campaign_id, col(Campaign.state) == "running")
+        .values(state="paused", state_reason=reason[:500], updated_at=now)
+    )
+
+
+def queued_attempt_ids(session: Session, limit: int) -> list[int]:
+    rows = session.exec(
+        select(Attempt.id).where(Attempt.status == AttemptStatus.QUEUED).limit(limit)
+    ).all()
+    return [r for r in rows if r is not None]

@@ -1,0 +1,92 @@
+"""Contacts-level rows: one per contact, the contract columns then the original CSV columns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from dialer.db.models import Campaign, Contact
+
+CONTACT_COLUMNS = (
+    "campaign",
+    "phone",
+    "status",
+    "outcome",
+    "attempts",
+    "last_cause",
+    "dtmf",
+    "dtmf_label",
+    "duration",
+    "transfer_duration",
+    "last_attempt_at",
+    "next_attempt_at",
+    "sms_status",
+    "reason",
+    "timezone",
+    "line",
+)
+
+ContactValue = str | int | datetime | None
+
+
+@dataclass(frozen=True)
+class ContactTable:
+    """The header (contract columns + the CSV's own columns) and a row iterator."""
+
+    columns: tuple[str, ...]
+    extra_columns: tuple[str, ...]
+    rows: Iterator[tuple[ContactValue, ...]]
+
+
+def _extra_columns(session: Session, campaign_id: int) -> tuple[str, ...]:
+    """Union of the original CSV headers of a campaign's contacts, in first-seen order."""
+    seen: dict[str, None] = {}
+    query = select(Contact.fields_json).where(Contact.campaign_id == campaign_id)
+    for fields_json in session.exec(query.execution_options(yield_per=5000)):
+        for key in json.loads(fields_json):
+            seen.setdefault(key, None)
+    return tuple(key for key in seen if key not in CONTACT_COLUMNS)
+
+
+def contact_table(engine: Engine, campaign: Campaign, batch: int = 5000) -> ContactTable:
+    """Stream a campaign's contacts in id order with bounded memory."""
+    assert campaign.id is not None
+    with Session(engine) as session:
+        extras = _extra_columns(session, campaign.id)
+
+    def rows() -> Iterator[tuple[ContactValue, ...]]:
+        with Session(engine) as session:
+            query = (
+                select(Contact)
+                .where(Contact.campaign_id == campaign.id)
+                .order_by(col(Contact.id))
+                .execution_options(yield_per=batch)
+            )
+            for contact in session.exec(query):
+                fields = json.loads(contact.fields_json)
+                yield (
+                    campaign.name,
+                    contact.phone,
+                    contact.status,
+                    contact.outcome,
+                    contact.attempts,
+                    contact.last_cause,
+                    contact.dtmf,
+                    contact.dtmf_label,
+                    contact.duration,
+                    contact.transfer_duration,
+                    contact.last_attempt_at,
+                    contact.next_attempt_at,
+                    contact.sms_status,
+                    contact.reason,
+                    contact.timezone,
+                    contact.line_no,
+                    *(fields.get(key) for key in extras),
+                )
+
+    return ContactTable(CONTACT_COLUMNS + extras, extras, rows())

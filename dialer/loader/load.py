@@ -1,0 +1,226 @@
+"""``dialer load``: stream a CSV into a campaign's contacts.
+
+Conservation: ``rows = loaded + rejected + duplicates + suppressed``. Rejected lines go to a
+rejects CSV (line, value, reason, detail). The first occurrence of a number wins; later ones,
+in the file or across loads, count as duplicates, so loading a file again adds nothing.
+Numbers on the DNC list are stored with status ``suppressed``. Memory stays bounded: rows are
+inserted in batches; only the set of the campaign's numbers is kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy.engine import Engine
+
+from dialer.campaign.store import config_of, get_campaign
+from dialer.db.engine import session_scope
+from dialer.db.models import Load
+from dialer.db.types import utcnow
+from dialer.dnc import dnc_numbers_among
+from dialer.errors import ConfigError, InputFileError, StateError
+from dialer.loader.phones import Phone, PhoneReject, normalize_phone, resolve_timezone
+from dialer.loader.reading import find_phone_column, open_csv
+from dialer.loader.store import ContactRow, db_timestamp, existing_phones, insert_contacts
+from dialer.loader.templates import template_fields
+from dialer.states import CampaignState, ContactStatus
+
+BATCH_SIZE = 5000
+TIMEZONE_HEADERS = frozenset({"timezone", "tz", "time_zone", "часовой пояс", "часовой_пояс"})
+
+Progress = Callable[[int, int], None]
+"""``progress(bytes_read, total_bytes)``."""
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    campaign: str
+    rows: int
+    loaded: int
+    rejected: int
+    duplicates: int
+    suppressed: int
+    rejects_file: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Rejects:
+    """The rejects CSV, created on the first rejected line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._handle: IO[str] | None = None
+        self._writer: Any = None
+
+    def add(self, line_no: int, value: str, reason: str, detail: str) -> None:
+        if self._handle is None:
+            try:
+                self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
+            except OSError as exc:
+                raise InputFileError(f"{self.path}: cannot write the rejects file: {exc.strerror}") from None
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow(["line", "value", "reason", "detail"])
+        self._writer.writerow([line_no, _safe(value), reason, detail])
+        self.count += 1
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+def _safe(value: str) -> str:
+    from dialer.export.cells import escape_formula
+
+    return escape_formula(value)
+
+
+def default_rejects_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.rejects.csv")
+
+
+def load_contacts(
+    engine: Engine,
+    campaign_ref: str,
+    path: Path,
+    *,
+    phone_column: str | None = None,
+    rejects_path: Path | None = None,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> LoadSummary:
+    """Load a CSV into a campaign. Raises ``UserError`` subclasses for a missing file, an
+    unknown campaign, no phone column, or a template field the file has no column for."""
+    now = now or utcnow()
+    with session_scope(engine) as session:
+        campaign = get_campaign(session, campaign_ref)
+        if campaign.state == CampaignState.CANCELLED:
+            raise StateError(f"campaign {campaign.name!r} is cancelled; create a new one")
+        config = config_of(campaign)
+        campaign_id = campaign.id or 0
+        name = campaign.name
+    rejects = _Rejects(rejects_path or default_rejects_path(path))
+    countries = frozenset(config.countries)
+    require_mobile = config.channel == "sms"
+    default_zone = config.schedule.timezone
+    stamp = db_timestamp(engine, now)
+    seen = existing_phones(engine, campaign_id)
+    rows = loaded = duplicates = suppressed = 0
+    batch: list[ContactRow] = []
+
+    def flush() -> None:
+        nonlocal loaded, suppressed
+        with session_scope(engine) as session:
+            listed = dnc_numbers_among(session, [row[1] for row in batch])
+        for index, row in enumerate(batch):
+            if row[1] in listed:
+                batch[index] = (row[0], row[1], ContactStatus.SUPPRESSED.value, "on the do-not-call list", *row[4:6], None, *row[7:])
+                suppressed += 1
+            else:
+                loaded += 1
+        insert_contacts(engine, batch)
+        batch.clear()
+
+    try:
+        with open_csv(path) as source:
+            header = source.header
+            phone_index = find_phone_column(header, phone_column or config.phone_column)
+            fields = template_fields(config.message.text)
+            missing = [field for field in fields if field not in header]
+            if missing:
+                raise ConfigError(
+                    f"{path}: the message uses {{{missing[0]}}} but the file has no such column "
+                    f"(columns: {', '.join(header)})"
+                )
+            field_indexes = [(field, header.index(field)) for field in fields]
+            zone_index = next((i for i, h in enumerate(header) if h.strip().lower() in TIMEZONE_HEADERS), None)
+            width = len(header)
+            for line_no, values in source:
+                rows += 1
+                raw = values[phone_index] if phone_index < len(values) else ""
+                result = normalize_phone(raw, allowed_countries=countries, require_mobile=require_mobile)
+                if isinstance(result, PhoneReject):
+                    rejects.add(line_no, raw, result.reason.value, result.detail)
+                    continue
+                problem = _template_problem(values, field_indexes)
+                if problem is not None:
+                    rejects.add(line_no, raw, *problem)
+                    continue
+                if result.e164 in seen:
+                    duplicates += 1
+                    continue
+                seen.add(result.e164)
+                batch.append(_contact_row(campaign_id, result, values, header, width, zone_index, default_zone, line_no, stamp))
+                if len(batch) >= batch_size:
+                    flush()
+                    if progress is not None:
+                        progress(source.bytes_read, source.total_bytes)
+            if batch:
+                flush()
+            if progress is not None:
+                progress(source.total_bytes, source.total_bytes)
+    finally:
+        rejects.close()
+    summary = LoadSummary(
+        campaign=name,
+        rows=rows,
+        loaded=loaded,
+        rejected=rejects.count,
+        duplicates=duplicates,
+        suppressed=suppressed,
+        rejects_file=str(rejects.path) if rejects.count else None,
+    )
+    with session_scope(engine) as session:
+        session.add(Load(campaign_id=campaign_id, source_path=str(path), created_at=now, **{
+            k: v for k, v in summary.as_dict().items() if k not in ("campaign",)
+        }))
+    return summary
+
+
+def _template_problem(values: list[str], field_indexes: list[tuple[str, int]]) -> tuple[str, str] | None:
+    for field, index in field_indexes:
+        if index >= len(values):
+            return "template_field_missing", f"no value for {{{field}}}"
+        if not values[index].strip():
+            return "template_field_empty", f"{{{field}}} is empty"
+    return None
+
+
+def _contact_row(
+    campaign_id: int,
+    phone: Phone,
+    values: list[str],
+    header: list[str],
+    width: int,
+    zone_index: int | None,
+    default_zone: str,
+    line_no: int,
+    stamp: object,
+) -> ContactRow:
+    explicit = values[zone_index].strip() if zone_index is not None and zone_index < len(values) else None
+    zone, zones = resolve_timezone(phone, explicit or None, default_zone)
+    fields = json.dumps(dict(zip(header, values[:width], strict=False)), ensure_ascii=False)
+    return (
+        campaign_id,
+        phone.e164,
+        ContactStatus.PENDING.value,
+        None,
+        0,
+        0,
+        stamp,
+        zone,
+        " ".join(zones),
+        phone.region,
+        line_no,
+        fields,
+        stamp,
+    )

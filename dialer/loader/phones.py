@@ -1,0 +1,320 @@
+"""Phone numbers as people type them -> E.164 digits without ``+`` (11 digits for +7).
+
+Two stages. ``_prepare`` undoes what spreadsheets and people do to a number (Unicode spaces and
+dashes, the ``'`` text prefix, ``tel:``, a trailing ``.0``, scientific notation, an extension).
+Then the number itself is judged, either by the fast path (plain Russian forms: ``+7`` plus 10
+digits, 11 digits starting with 7 or 8, 10 digits starting with 3-9) from a table filled from
+phonenumbers once per 6-digit national prefix, or by phonenumbers itself for everything else.
+
+Why a prefix table is exact: every RU and KZ number pattern that can match 10 digits is a
+prefix of at most ``PREFIX_DIGITS`` digits followed by ``\\d{n}``, region choice for +7 looks
+at the first digit, and +7 time-zone prefixes are at most 3 national digits long.
+``tests/loader/test_phones_property.py`` checks this against the installed metadata and
+compares both paths on generated numbers.
+
+Decisions:
+- An extension (``доб. 123``, ``ext 12``, ``x12``, ``#12``) is dropped: calls and SMS go to the
+  main number, which is what the contact gave.
+- Scientific notation is recovered only when the mantissa shows every digit
+  (``7,9161234567E+10``); when Excel rounded digits away (``7,91612E+10``) the row is rejected
+  as ``scientific_notation``: missing digits are never guessed.
+- ``+7 7xx`` numbers are Kazakh (region ``KZ``) and rejected unless KZ is allowed.
+- ``is_mobile`` counts phonenumbers' FIXED_LINE_OR_MOBILE as mobile (some countries' plans
+  cannot tell them apart); Russian toll-free, premium and landline numbers are not mobile.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Final
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
+from phonenumbers.timezone import time_zones_for_number
+
+__all__ = [
+    "PREFIX_DIGITS",
+    "Phone",
+    "PhoneReject",
+    "RejectReason",
+    "normalize_phone",
+    "normalize_phone_reference",
+]
+
+RU_ONLY: Final = frozenset({"RU"})
+DEFAULT_REGION: Final = "RU"
+PREFIX_DIGITS: Final = 6
+"""National digits that decide validity, type, region and time zones of a 10-digit +7 number."""
+
+_UNKNOWN_ZONE: Final = "Etc/Unknown"
+_MOBILE_TYPES: Final = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+_TYPE_NAMES: Final = {
+    PhoneNumberType.FIXED_LINE: "a landline",
+    PhoneNumberType.TOLL_FREE: "a toll-free number",
+    PhoneNumberType.PREMIUM_RATE: "a premium-rate number",
+    PhoneNumberType.SHARED_COST: "a shared-cost number",
+    PhoneNumberType.VOIP: "a VoIP number",
+    PhoneNumberType.PERSONAL_NUMBER: "a personal number",
+    PhoneNumberType.PAGER: "a pager number",
+    PhoneNumberType.UAN: "a UAN number",
+    PhoneNumberType.VOICEMAIL: "a voicemail number",
+}
+
+_SPACES = "\t\n\v\f\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+_SPACES += "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+# Spreadsheet look-alikes -> the ASCII characters phonenumbers knows.
+_NORMALISE: Final = str.maketrans(
+    {**dict.fromkeys(_SPACES, " "), **dict.fromkeys(_DASHES, "-"), **dict.fromkeys(_INVISIBLE)}
+)
+# What the fast path ignores (after _NORMALISE): characters phonenumbers also ignores anywhere.
+_ASCII_PUNCTUATION: Final = b" -()."
+_PUNCTUATION: Final = str.maketrans(dict.fromkeys(_ASCII_PUNCTUATION.decode("ascii")))
+
+_EXCEL_FLOAT = re.compile(r"\+?\d+\.0+")
+_SCIENTIFIC = re.compile(r"\+?(\d+)(?:[.,](\d*))?[eE]([+-]?\d{1,3})")
+_EXTENSION = re.compile(
+    r"[\s,;(]*(?<![a-zа-яё])(?:доб(?:авочный)?|доп|вн(?:утр(?:енний)?)?|ext(?:ension)?|x|#)"
+    r"[.:]?\s*(\d{1,7})\s*\)?\s*$",
+    re.IGNORECASE,
+)
+_PARSE_ERRORS: Final = {
+    NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+    NumberParseException.NOT_A_NUMBER: "not a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    NumberParseException.TOO_SHORT_NSN: "too short",
+    NumberParseException.TOO_LONG: "too long",
+}
+
+
+class RejectReason(StrEnum):
+    EMPTY = "empty"
+    UNPARSEABLE = "unparseable"
+    INVALID = "invalid"
+    COUNTRY_NOT_ALLOWED = "country_not_allowed"
+    NOT_MOBILE = "not_mobile"
+    SCIENTIFIC_NOTATION = "scientific_notation"
+
+
+@dataclass(frozen=True, slots=True)
+class Phone:
+    e164: str
+    """Digits only, no ``+``: ``79161234567``."""
+    region: str
+    """ISO 3166 country of the number: ``RU``, ``KZ``, ``BY``."""
+    is_mobile: bool
+    timezones: tuple[str, ...]
+    """IANA zones phonenumbers maps the number to; several for mobiles, empty if unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneReject:
+    reason: RejectReason
+    detail: str
+    """One line for the rejects file, e.g. ``+375291234567 is a BY number; allowed: RU``."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What phonenumbers says about a number, before the campaign's rules are applied."""
+
+    valid: bool
+    region: str
+    number_type: int
+    is_mobile: bool
+    timezones: tuple[str, ...]
+
+
+def normalize_phone(
+    raw: str, *, allowed_countries: frozenset[str] = RU_ONLY, require_mobile: bool = False
+) -> Phone | PhoneReject:
+    """Normalise one cell; never raises. ``require_mobile`` is for SMS campaigns."""
+    if raw.isascii() and raw.isprintable():
+        # Runs once per contact row: plain ASCII without dots (so no ``.0`` to undo) skips
+        # ``_prepare``; what it deletes here, ``_prepare`` would delete too.
+        national = _fast_national(raw.encode("ascii").translate(None, b" -()").decode("ascii"))
+        if national is not None:
+            return _judge_fast(national, raw, allowed_countries, require_mobile)
+    prepared = _prepare(raw)
+    if isinstance(prepared, PhoneReject):
+        return prepared
+    text, compact = prepared
+    national = _fast_national(compact)
+    if national is not None:
+        return _judge_fast(national, text, allowed_countries, require_mobile)
+    return _judge_with_library(text, allowed_countries, require_mobile)
+
+
+def normalize_phone_reference(
+    raw: str, *, allowed_countries: frozenset[str] = RU_ONLY, require_mobile: bool = False
+) -> Phone | PhoneReject:
+    """``normalize_phone`` without the fast path: phonenumbers judges every number.
+
+    The fast path must agree with this on every input; tests and benchmarks use it."""
+    prepared = _prepare(raw)
+    if isinstance(prepared, PhoneReject):
+        return prepared
+    return _judge_with_library(prepared[0], allowed_countries, require_mobile)
+
+
+def _prepare(raw: str) -> tuple[str, str] | PhoneReject:
+    """Undo spreadsheet damage. Returns (text for phonenumbers, text without punctuation)."""
+    text = (raw if raw.isascii() and raw.isprintable() else raw.translate(_NORMALISE)).strip()
+    first = text[:1]
+    if first == "'":
+        text = text[1:].lstrip()
+        first = text[:1]
+    if (first == "t" or first == "T") and text[:4].lower() == "tel:":
+        text = text[4:].lstrip()
+    compact = _strip_punctuation(text)
+    if _is_plain(compact):
+        if text[-2:] == ".0" and _EXCEL_FLOAT.fullmatch(text):
+            text = text[: text.index(".")]
+            compact = text
+        return text, compact
+    if not any(char.isalnum() for char in text):
+        return PhoneReject(RejectReason.EMPTY, "no digits" if text else "empty cell")
+    if "e" in compact or "E" in compact:
+        scientific = _SCIENTIFIC.fullmatch(text.replace(" ", ""))
+        if scientific:
+            return _from_scientific(text, *scientific.groups())
+    extension = _EXTENSION.search(text)
+    if extension and extension.start() > 0:
+        text = text[: extension.start()]
+        compact = _strip_punctuation(text)
+    return text, compact
+
+
+def _strip_punctuation(text: str) -> str:
+    if text.isascii():
+        return text.encode("ascii").translate(None, _ASCII_PUNCTUATION).decode("ascii")
+    return text.translate(_PUNCTUATION)
+
+
+def _is_plain(compact: str) -> bool:
+    if compact[:1] == "+":
+        compact = compact[1:]
+    return compact.isascii() and compact.isdigit()
+
+
+def _from_scientific(
+    shown: str, whole: str, fraction: str | None, exponent: str
+) -> tuple[str, str] | PhoneReject:
+    """``7,9161234567E+10`` -> ``79161234567``; rejects when Excel rounded digits away."""
+    fraction = fraction or ""
+    power = int(exponent)
+    value = Decimal(f"{whole}.{fraction or '0'}").scaleb(power)
+    if power < 0 or value != value.to_integral_value():
+        return PhoneReject(
+            RejectReason.SCIENTIFIC_NOTATION,
+            f"Excel scientific notation {shown} is not a whole number",
+        )
+    digits = str(int(value))
+    if len(fraction) < power:
+        return PhoneReject(
+            RejectReason.SCIENTIFIC_NOTATION,
+            f"Excel damage: {shown} lost {power - len(fraction)} of {len(digits)} digits; "
+            "never guessed (format the column as text and export again)",
+        )
+    return digits, digits
+
+
+def _fast_national(compact: str) -> str | None:
+    """The 10-digit +7 national number when ``compact`` is a plain Russian form, else None.
+
+    Plain forms: ``+7`` and 10 digits, 11 digits starting with 7 or 8, 10 digits. Numbers
+    whose national part starts with 0-2, 5 or 6 take unusual routes through phonenumbers'
+    parser (the 7 is not taken as the country code): they are left to it.
+    """
+    size = len(compact)
+    if size == 11:
+        first = compact[0]
+        if first != "7" and first != "8":
+            return None
+        national = compact[1:]
+    elif size == 10:
+        national = compact
+    elif size == 12 and compact[0] == "+" and compact[1] == "7":
+        national = compact[2:]
+    else:
+        return None
+    if "3" <= national[0] <= "9" and national.isdigit() and national.isascii():
+        return national
+    return None
+
+
+def _judge_fast(
+    national: str, text: str, allowed_countries: frozenset[str], require_mobile: bool
+) -> Phone | PhoneReject:
+    facts = _PREFIX_FACTS.get(national[:PREFIX_DIGITS]) or _prefix_facts(national)
+    if (
+        facts.valid
+        and facts.region in allowed_countries
+        and (facts.is_mobile or not require_mobile)
+    ):
+        return Phone("7" + national, facts.region, facts.is_mobile, facts.timezones)
+    return _decide("7" + national, facts, text, allowed_countries, require_mobile)
+
+
+_PREFIX_FACTS: dict[str, _Facts] = {}
+"""Cache: 6-digit +7 national prefix -> facts, filled on first sight of each prefix."""
+
+
+def _prefix_facts(national: str) -> _Facts:
+    """Facts of ``national``'s prefix, from a representative number (prefix + zeros), cached."""
+    prefix = national[:PREFIX_DIGITS]
+    number = PhoneNumber(country_code=7, national_number=int(prefix.ljust(10, "0")))
+    facts = _facts(number)
+    _PREFIX_FACTS[prefix] = facts
+    return facts
+
+
+def _facts(number: PhoneNumber) -> _Facts:
+    if not phonenumbers.is_valid_number(number):
+        return _Facts(False, "", PhoneNumberType.UNKNOWN, is_mobile=False, timezones=())
+    number_type = phonenumbers.number_type(number)
+    return _Facts(
+        valid=True,
+        region=phonenumbers.region_code_for_number(number) or "",
+        number_type=number_type,
+        is_mobile=number_type in _MOBILE_TYPES,
+        timezones=tuple(zone for zone in time_zones_for_number(number) if zone != _UNKNOWN_ZONE),
+    )
+
+
+def _judge_with_library(
+    text: str, allowed_countries: frozenset[str], require_mobile: bool
+) -> Phone | PhoneReject:
+    try:
+        number = phonenumbers.parse(text, DEFAULT_REGION)
+    except NumberParseException as error:
+        problem = _PARSE_ERRORS.get(error.error_type, "not a phone number")
+        return PhoneReject(RejectReason.UNPARSEABLE, f"{problem}: {text!r}")
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164).lstrip("+")
+    return _decide(e164, _facts(number), text, allowed_countries, require_mobile)
+
+
+def _decide(
+    e164: str,
+    facts: _Facts,
+    text: str,
+    allowed_countries: frozenset[str],
+    require_mobile: bool,
+) -> Phone | PhoneReject:
+    if not facts.valid:
+        digits = sum(char.isdigit() for char in text)
+        return PhoneReject(RejectReason.INVALID, f"not a valid phone number ({digits} digits)")
+    if facts.region not in allowed_countries:
+        allowed = ", ".join(sorted(allowed_countries)) or "none"
+        return PhoneReject(
+            RejectReason.COUNTRY_NOT_ALLOWED,
+            f"+{e164} is a {facts.region or 'non-geographic'} number; allowed: {allowed}",
+        )
+    if require_mobile and not facts.is_mobile:
+        kind = _TYPE_NAMES.get(facts.number_type, "not a mobile number")
+        return PhoneReject(RejectReason.NOT_MOBILE, f"+{e164} is {kind}, not a mobile")
+    return Phone(e164, facts.region, facts.is_mobile, facts.timezones)
