@@ -11,8 +11,9 @@ sb-api event grammar (``event`` field):
 * ``n_<number>`` the subscriber's menu choice (``dtmf`` digit, or ``"null"`` for none).
 
 Numbers are 10-15 digits: the text says 11, the informer examples show 10 (``7910000000``).
-``date_time`` (``2019-03-29-11-37-13``) carries no zone; it is MTT platform time, which we take
-to be Moscow time (``Europe/Moscow``), the zone of MTT's platform and of its examples.
+``date_time`` (``2019-03-29-11-37-13``) carries no zone and the sb-api section names none; we
+take it as Moscow time (``PLATFORM_ZONE``), MTT's home zone. This is an assumption: the Telecom
+API's history tables call their "platform time" UTC. Change ``PLATFORM_ZONE`` if MTT says so.
 """
 
 from __future__ import annotations

@@ -52,21 +52,22 @@ def build_call_payload(
     if not method or not sip_id:
         raise ProviderAuthError("sb-api informer method or sip_id is not configured")
 
-    data: dict[str, object] = {"messId": str(request.attempt_id), "sip_id": sip_id}
-    data["b_number"] = request.to
-    if request.caller_id:
-        data["a_number"] = request.caller_id
-    data["messText"] = request.text
-    # The parameter tables name the language key ``langCode``; the only ivr-api example sends
-    # ``lang_code``. Each method gets the spelling its own documentation shows in use.
+    # Language-key quirk: both parameter tables say ``langCode``, the only request example
+    # that sets a language (ivr-api) sends ``lang_code``. The informer follows its table, which
+    # nothing contradicts; ivr-api follows its example.
     language_key = "lang_code" if ivr else "langCode"
-    optional = {
+    fields: dict[str, object | None] = {
+        "messId": str(request.attempt_id),
+        "sip_id": sip_id,
+        "b_number": request.to,
+        "a_number": request.caller_id or None,
+        "messText": request.text,
         language_key: request.language,
         "voice_name": request.voice,
         "emotion": request.emotion,
         "speed_speech": request.speed,
     }
-    data.update({key: value for key, value in optional.items() if value is not None})
+    data = {key: value for key, value in fields.items() if value is not None}
     if ivr:
         # The ivr-api table lists ``dtmf`` beside ``data``; its example nests it inside
         # ``data``, with ``dtmf_id`` as a string. We follow the example.
