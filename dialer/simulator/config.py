@@ -8,6 +8,7 @@ real timeouts.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
 
@@ -36,7 +37,7 @@ SecondsRange = Annotated[tuple[int, int], AfterValidator(_check_range)]
 """An inclusive ``(low, high)`` range of whole seconds."""
 MillisecondsRange = Annotated[tuple[float, float], AfterValidator(_check_range)]
 
-ELEVEN_DIGITS = r"^\d{11}$"
+ELEVEN_DIGITS = r"^[0-9]{11}$"
 
 SmsFinalStatus = Literal["delivered", "undelivered", "expired"]
 EventShape = Literal["json", "kv", "data", "mixed"]
@@ -71,7 +72,8 @@ class Override(_Model):
 
     ``None`` for ``cause``, ``ring_seconds``, ``listen_seconds`` and ``transfer_seconds``
     means "draw as usual"; ``dtmf=None`` means the subscriber presses nothing (IVR calls);
-    ``sms_status=None`` draws the SMS final status from ``sms_weights``.
+    ``sms_status=None`` draws the SMS final status from ``sms_weights``. An override fixes
+    calls too: one that only sets ``sms_status`` makes calls to the number answered.
     """
 
     outcome: CallOutcome = CallOutcome.ANSWERED
@@ -219,7 +221,7 @@ class SimulatorConfig(_Model):
     @field_validator("overrides")
     @classmethod
     def _override_keys(cls, value: dict[str, Override]) -> dict[str, Override]:
-        bad = [number for number in value if not (len(number) == 11 and number.isdigit())]
+        bad = [number for number in value if not re.fullmatch(ELEVEN_DIGITS, number)]
         if bad:
             raise ValueError(f"override keys must be 11-digit numbers, got {bad}")
         return value

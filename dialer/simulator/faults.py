@@ -28,6 +28,9 @@ from dialer.simulator.state import Simulator
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
+HOLD_POLL_SECONDS = 0.05
+"""How often a held answer checks for shutdown, seconds."""
+
 _REASONS = {
     429: "Too Many Requests",
     500: "Internal Server Error",
@@ -76,10 +79,15 @@ async def admit(sim: Simulator, api: str) -> Response | None:
 
 
 async def hold_if_lost(sim: Simulator) -> None:
-    """Hold the answer back with ``lost_response_rate``."""
-    if sim.fault_rng.random() < sim.faults.lost_response_rate:
-        sim.stats.lost_responses_total += 1
-        await asyncio.sleep(sim.faults.lost_response_hold_s)
+    """Hold the answer back with ``lost_response_rate``; released early when the simulator
+    shuts down, so a server stop is not delayed by held answers."""
+    if sim.fault_rng.random() >= sim.faults.lost_response_rate:
+        return
+    sim.stats.lost_responses_total += 1
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + sim.faults.lost_response_hold_s
+    while not sim.closing.is_set() and (remaining := deadline - loop.time()) > 0:
+        await asyncio.sleep(min(remaining, HOLD_POLL_SECONDS))
 
 
 def error_page(status_code: int) -> Response:

@@ -23,7 +23,7 @@ from dialer.simulator.encoding import (
 from dialer.simulator.outcomes import MenuAction
 from dialer.simulator.records import IVR_METHOD, CallSpec, MenuItem
 
-_E164 = re.compile(r"\d{11}")
+_E164 = re.compile(r"[0-9]{11}")
 
 
 @dataclass(frozen=True, slots=True)

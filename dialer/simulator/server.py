@@ -13,8 +13,9 @@ from types import TracebackType
 
 import httpx
 import uvicorn
+from starlette.applications import Starlette
 
-from dialer.simulator.app import create_app
+from dialer.simulator.app import create_app, simulator_of_app
 from dialer.simulator.config import SimulatorConfig
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,7 @@ def _url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _uvicorn(config: SimulatorConfig, transport: httpx.AsyncBaseTransport | None) -> uvicorn.Server:
-    app = create_app(config, webhook_transport=transport)
+def _uvicorn(app: Starlette) -> uvicorn.Server:
     settings = uvicorn.Config(
         app,
         lifespan="on",
@@ -63,20 +63,18 @@ class SimulatorServer:
         *,
         webhook_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._server = _uvicorn(config, webhook_transport)
+        self.app = create_app(config, webhook_transport=webhook_transport)
+        self._server = _uvicorn(self.app)
         self._host, self._port = host, port
         self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
         self.base_url: str | None = None
-
-    @property
-    def app(self) -> object:
-        return self._server.config.app
 
     def start(self, timeout: float = 10.0) -> str:
         """Start serving; ``timeout`` is in seconds. Raises ``RuntimeError`` if it fails."""
         if self._thread is not None:
             raise RuntimeError("the simulator server is already started")
-        sock = _bind(self._host, self._port)
+        sock = self._socket = _bind(self._host, self._port)
         self.base_url = _url(sock)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="mtt-simulator", daemon=True
@@ -94,9 +92,13 @@ class SimulatorServer:
         """Stop serving and wait up to ``timeout`` seconds for the thread to end."""
         if self._thread is None:
             return
+        simulator_of_app(self.app).closing.set()
         self._server.should_exit = True
         self._thread.join(timeout)
         self._thread = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
 
     def __enter__(self) -> SimulatorServer:
         self.start()
@@ -119,7 +121,8 @@ async def serve(
 ) -> None:
     """Serve the simulator in the running loop until cancelled; ``ready`` is set once it
     accepts connections (the URL is logged at INFO)."""
-    server = _uvicorn(config, None)
+    app = create_app(config)
+    server = _uvicorn(app)
     sock = _bind(host, port)
     url = _url(sock)
 
@@ -134,6 +137,10 @@ async def serve(
     try:
         await server.serve(sockets=[sock])
     finally:
+        simulator = simulator_of_app(app)
+        simulator.closing.set()
         announcer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await announcer
+        sock.close()
+        await simulator.aclose()  # a cancelled serve() skips the lifespan shutdown

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 import uuid
 from collections.abc import Coroutine
 from datetime import UTC, datetime
@@ -17,6 +18,9 @@ from dialer.simulator.records import CallRecord, MessageRecord
 from dialer.simulator.stats import Stats
 
 log = logging.getLogger(__name__)
+
+WEBHOOK_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+"""Connections to webhook receivers; events wait for a free one without timing out."""
 
 
 class IdFactory:
@@ -57,6 +61,8 @@ class Simulator:
         self._transport = webhook_transport
         self._client: httpx.AsyncClient | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.closing = threading.Event()
+        """Set when the server stops (from any thread): held answers are released."""
         self._clear()
 
     def _clear(self) -> None:
@@ -80,7 +86,9 @@ class Simulator:
     def http(self) -> httpx.AsyncClient:
         """The webhook client, created on first use inside the running loop."""
         if self._client is None:
-            self._client = httpx.AsyncClient(transport=self._transport, follow_redirects=False)
+            self._client = httpx.AsyncClient(
+                transport=self._transport, limits=WEBHOOK_LIMITS, follow_redirects=False
+            )
         return self._client
 
     def spawn(self, work: Coroutine[object, object, None]) -> None:
@@ -111,6 +119,7 @@ class Simulator:
         self._clear()
 
     async def aclose(self) -> None:
+        self.closing.set()
         await self.cancel_tasks()
         if self._client is not None:
             await self._client.aclose()

@@ -83,7 +83,8 @@ async def _attempt(sim: Simulator, delivery: Delivery) -> _Result:
             delivery.url,
             content=delivery.content or None,
             headers=headers,
-            timeout=sim.faults.webhook_timeout_s,
+            # Waiting for a pooled connection is our queue, not the receiver's fault.
+            timeout=httpx.Timeout(sim.faults.webhook_timeout_s, pool=None),
         )
     except httpx.HTTPError as error:
         log.debug("webhook to %s failed: %r", _host(delivery.url), error)

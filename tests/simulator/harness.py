@@ -46,7 +46,7 @@ def make_config(**changes: Any) -> SimulatorConfig:
     return SimulatorConfig.model_validate(fields)
 
 
-def informer(b_number: str = "79103880489", mess_id: str = "1255490", **data: Any) -> Any:
+def informer(b_number: Any = "79103880489", mess_id: str = "1255490", **data: Any) -> Any:
     return {
         "method": "informer",
         "data": {
@@ -67,7 +67,7 @@ def ivr(
         {"dtmf_id": "2", "type": "notify", "value": NOTIFY_URL + "/2"},
         {"dtmf_id": "3", "type": "transfer", "value": "74997090111"},
     ]
-    body = informer(b_number, mess_id, a_number=SIP_ID, **data)
+    body = informer(b_number, mess_id, **{"a_number": SIP_ID, **data})
     body["method"] = "ivr-api"
     body["data"]["dtmf"] = default_menu if menu is None else menu
     return body
@@ -189,9 +189,7 @@ class CollectorThread:
 
     async def _record(self, request: Request) -> Response:
         body = (await request.body()).decode()
-        hook = Hook(
-            request.method, str(request.url), request.headers.get("content-type", ""), body
-        )
+        hook = Hook(request.method, str(request.url), request.headers.get("content-type", ""), body)
         with self._lock:
             self.hooks.append(hook)
         return Response("ok")

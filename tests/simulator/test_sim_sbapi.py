@@ -69,7 +69,8 @@ def _with_ids(doc: str, text: str) -> str:
     """``doc`` with its 16-hex call id replaced by the one in ``text``."""
     doc_id = CALL_ID.search(doc)
     got = CALL_ID.search(text)
-    assert doc_id and got, text
+    assert doc_id is not None
+    assert got is not None, text
     return doc.replace(doc_id.group(1), got.group(1))
 
 
@@ -101,7 +102,9 @@ def test_success_body_is_the_documented_one() -> None:
         (informer(a_number="7958100000"), DOC_A_NUMBER),
         (ivr(mess_id="1255490", a_number="795810000"), DOC_A_NUMBER),
         (
-            ivr(mess_id="1255490", menu=[{"dtmf_id": 1, "type": "notify", "value": "http://x.ru/"}]),
+            ivr(
+                mess_id="1255490", menu=[{"dtmf_id": 1, "type": "notify", "value": "http://x.ru/"}]
+            ),
             DOC_NOTIFY_NOT_HTTPS,
         ),
     ],
@@ -208,4 +211,3 @@ def test_dtmf_menu_beside_data_is_accepted() -> None:
     body = ivr()
     body["dtmf"] = body["data"].pop("dtmf")
     assert '"success": 1' in _answer(body)[1]
-
