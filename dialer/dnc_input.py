@@ -20,7 +20,9 @@ def normalize_dnc_numbers(raw_numbers: Iterable[str], *, source: str) -> list[st
     for raw in raw_numbers:
         result = normalize_phone(raw, allowed_countries=_ANY_COUNTRY)
         if isinstance(result, PhoneReject):
-            raise UserError(f"{source}: {raw!r} is not a usable phone number ({result.reason.value})")
+            raise UserError(
+                f"{source}: {raw!r} is not a usable phone number ({result.reason.value})"
+            )
         numbers.append(result.e164)
     return numbers
 

@@ -1,23 +1,37 @@
 """``dialer run``: the whole engine in one process (SQLite, in-process broker and worker,
-scheduler, collector; with ``--sandbox`` the MTT simulator too)."""
+scheduler, collector; with ``--sandbox`` the MTT simulator too).
+
+``embedded_stack`` is the same assembly without the campaign flow; tests use it to drive real
+campaigns end to end against the simulator.
+"""
 
 from __future__ import annotations
 
 import secrets
 import threading
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import dramatiq
 from pydantic import SecretStr
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from dialer.campaign.config import CampaignConfig, load_config
+from dialer.campaign.config import load_config
 from dialer.campaign.control import control_campaign
 from dialer.campaign.store import create_campaign, get_campaign
 from dialer.db.engine import make_engine, session_scope
@@ -26,10 +40,84 @@ from dialer.db.schema import ensure_schema
 from dialer.db.types import utcnow
 from dialer.errors import UserError
 from dialer.settings import Settings
+from dialer.simulator.config import SimulatorConfig
+from dialer.simulator.server import SimulatorServer
 from dialer.states import AttemptStatus, CampaignState
 
 POLL_SECONDS = 0.5
 WORKER_THREADS = 16
+
+
+@dataclass
+class Stack:
+    """A running embedded engine: what a caller may need to look at or stop."""
+
+    settings: Settings
+    engine: Engine
+    collector_url: str
+    simulator: SimulatorServer | None
+    broker: dramatiq.Broker
+    stop: threading.Event
+
+
+@contextmanager
+def embedded_stack(
+    settings: Settings,
+    engine: Engine,
+    *,
+    simulator: SimulatorConfig | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    threads: int = WORKER_THREADS,
+) -> Iterator[Stack]:
+    """Start the collector, (the simulator,) an in-process broker and worker, and the
+    scheduler loop; stop them all on exit. ``simulator`` webhook URLs that are ``None`` are
+    pointed at this collector."""
+    from dialer.collector.server import CollectorServer
+    from dialer.dispatch.boot import build_runtime
+    from dialer.dispatch.broker import build_broker, make_enqueue
+    from dialer.dispatch.runtime import set_runtime
+    from dialer.dispatch.worker import start_worker
+    from dialer.sandbox import hook_url, start_sandbox
+    from dialer.scheduler.loop import run_scheduler
+
+    token = settings.webhook_token.get_secret_value() or secrets.token_urlsafe(18)
+    settings = settings.model_copy(update={"redis_url": None, "webhook_token": SecretStr(token)})
+    with ExitStack() as stack:
+        collector = CollectorServer(settings, engine, host=host, port=port)
+        collector_url = collector.start()
+        stack.callback(collector.stop)
+        server: SimulatorServer | None = None
+        if simulator is not None:
+            simulator = simulator.model_copy(
+                update={
+                    "call_webhook_url": simulator.call_webhook_url
+                    or hook_url(collector_url, token, "call"),
+                    "sms_webhook_url": simulator.sms_webhook_url
+                    or hook_url(collector_url, token, "sms"),
+                }
+            )
+            settings, server = start_sandbox(settings, simulator)
+            stack.callback(server.stop)
+        if settings.public_url is None or simulator is not None:
+            settings = settings.model_copy(update={"public_url": collector_url})
+        broker = build_broker(settings)
+        dramatiq.set_broker(broker)
+        runtime = build_runtime(settings, engine, broker)
+        set_runtime(runtime)
+        worker = start_worker(broker, threads)
+        stack.callback(worker.stop)
+        stop = threading.Event()
+        scheduler = threading.Thread(
+            target=run_scheduler,
+            args=(engine, make_enqueue(broker), stop),
+            name="scheduler",
+            daemon=True,
+        )
+        scheduler.start()
+        stack.callback(scheduler.join, 10)
+        stack.callback(stop.set)
+        yield Stack(settings, engine, collector_url, server, broker, stop)
 
 
 def run_embedded(
@@ -41,103 +129,55 @@ def run_embedded(
     speed: float,
     output: Path | None,
     phone_column: str | None,
-    host: str = "127.0.0.1",
-    port: int = 0,
 ) -> int:
-    """Run one campaign to the end. Returns the process exit code (0 when every contact is
-    final; 2 when the provider paused the campaign; 130 after Ctrl-C, which pauses it)."""
+    """Run one campaign to the end. Returns the exit code: 0 when every contact is final,
+    2 when the provider paused the campaign, 130 after Ctrl-C (which pauses it)."""
+    from dialer.export.run import export_campaign
+    from dialer.loader.load import load_contacts
+    from dialer.sandbox import sandbox_campaign, sandbox_simulator_config
+
     console = Console(stderr=True)
     config = load_config(config_path)
     if sandbox:
-        from dialer.sandbox import sandbox_campaign
-
         config = sandbox_campaign(config, speed)
-    token = settings.webhook_token.get_secret_value() or secrets.token_urlsafe(18)
-    settings = settings.model_copy(
-        update={"redis_url": None, "webhook_token": SecretStr(token), "sandbox": sandbox}
-    )
+    elif not settings.public_url:
+        raise UserError("set DIALER_PUBLIC_URL: MTT must reach the collector (or use --sandbox)")
+    settings = settings.model_copy(update={"sandbox": sandbox})
     engine = make_engine(settings.database_url)
     ensure_schema(engine)
-    with ExitStack() as stack:
-        from dialer.collector.server import CollectorServer
-
-        collector = CollectorServer(settings, engine, host=host, port=port)
-        collector_url = collector.start()
-        stack.callback(collector.stop)
-        if sandbox:
-            from dialer.sandbox import start_sandbox
-
-            settings, simulator = start_sandbox(settings, collector_url, speed)
-            stack.callback(simulator.stop)
-            console.print(f"[dim]sandbox: MTT simulator at {simulator.base_url}, speed ×{speed:g}[/]")
-        elif not settings.public_url:
-            raise UserError("set DIALER_PUBLIC_URL: MTT must reach the collector (or use --sandbox)")
-        return _run_campaign(stack, settings, engine, config, config_path, csv_path, output, phone_column, console)
-    return 1  # pragma: no cover - the with block always returns
-
-
-def _run_campaign(
-    stack: ExitStack,
-    settings: Settings,
-    engine: Engine,
-    config: CampaignConfig,
-    config_path: Path,
-    csv_path: Path,
-    output: Path | None,
-    phone_column: str | None,
-    console: Console,
-) -> int:
-    import dramatiq
-
-    from dialer.dispatch.boot import build_runtime
-    from dialer.dispatch.broker import build_broker, make_enqueue
-    from dialer.dispatch.runtime import set_runtime
-    from dialer.dispatch.worker import start_worker
-    from dialer.export.run import export_campaign
-    from dialer.loader.load import load_contacts
-    from dialer.scheduler.loop import run_scheduler
-
     with session_scope(engine) as session:
-        campaign, _ = create_campaign(session, config, str(config_path))
-        name = campaign.name
+        name = create_campaign(session, config, str(config_path))[0].name
     summary = load_contacts(engine, name, csv_path, phone_column=phone_column)
     console.print(
         f"loaded {csv_path}: {summary.rows} rows, {summary.loaded} loaded, {summary.rejected} "
         f"rejected, {summary.duplicates} duplicates, {summary.suppressed} suppressed"
-        + (f" (rejects: {summary.rejects_file})" if summary.rejects_file else "")
+        + (f"\nrejected lines and reasons: {summary.rejects_file}" if summary.rejects_file else "")
     )
     _resend_after_restart(engine)
-    with session_scope(engine) as session:
-        state = get_campaign(session, name).state
-    if state in (CampaignState.DRAFT, CampaignState.PAUSED, CampaignState.COMPLETED):
-        control_campaign(settings, engine, name, "start")
-    elif state == CampaignState.CANCELLED:
-        raise UserError(f"campaign {name!r} was cancelled; nothing to run")
-
-    broker = build_broker(settings)
-    dramatiq.set_broker(broker)
-    runtime = build_runtime(settings, engine, broker)
-    set_runtime(runtime)
-    worker = start_worker(broker, WORKER_THREADS)
-    stack.callback(worker.stop)
-    stop = threading.Event()
-    scheduler = threading.Thread(
-        target=run_scheduler, args=(engine, make_enqueue(broker), stop), name="scheduler", daemon=True
-    )
-    scheduler.start()
-    stack.callback(scheduler.join, 5)
-    stack.callback(stop.set)
-    try:
-        final_state = _show_progress(engine, name, console)
-    except KeyboardInterrupt:
-        stop.set()
-        control_campaign(settings, engine, name, "pause")
-        console.print(f"\npaused {name!r}; run the same command again to resume")
-        return 130
-    stop.set()
+    simulator = None
+    if sandbox:
+        simulator = sandbox_simulator_config(speed, sender=config.message.caller_id)
+    with embedded_stack(settings, engine, simulator=simulator) as stack:
+        if stack.simulator is not None:
+            console.print(
+                f"[dim]sandbox: MTT simulator at {stack.simulator.base_url}, time ×{speed:g}, "
+                "calling window always open[/]"
+            )
+        with session_scope(engine) as session:
+            state = get_campaign(session, name).state
+        if state == CampaignState.CANCELLED:
+            raise UserError(f"campaign {name!r} was cancelled; nothing to run")
+        if state != CampaignState.RUNNING:
+            control_campaign(stack.settings, engine, name, "start")
+        try:
+            final_state = _show_progress(engine, name, console)
+        except KeyboardInterrupt:
+            control_campaign(stack.settings, engine, name, "pause")
+            console.print(f"\npaused {name!r}; run the same command again to resume")
+            return 130
     out = output or Path(f"{name}-results.csv")
     rows = export_campaign(engine, name, out, fmt="csv", level="contacts")
-    _print_summary(engine, name, console)
+    _print_summary(engine, name)
     console.print(f"exported {rows} contacts to {out}")
     if final_state == CampaignState.PAUSED:
         with session_scope(engine) as session:
@@ -157,6 +197,19 @@ def _resend_after_restart(engine: Engine) -> None:
         )
 
 
+def wait_until_done(engine: Engine, name: str, timeout: float) -> CampaignState:
+    """Poll until the campaign is completed, cancelled or paused (seconds). Raises
+    ``TimeoutError`` otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with session_scope(engine) as session:
+            state = CampaignState(get_campaign(session, name).state)
+        if state in (CampaignState.COMPLETED, CampaignState.CANCELLED, CampaignState.PAUSED):
+            return state
+        time.sleep(0.2)
+    raise TimeoutError(f"campaign {name!r} not done after {timeout} s")
+
+
 def _show_progress(engine: Engine, name: str, console: Console) -> CampaignState:
     from dialer.export.status import campaign_status
 
@@ -167,7 +220,7 @@ def _show_progress(engine: Engine, name: str, console: Console) -> CampaignState
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as progress:
+    with Progress(*columns, console=console) as progress:
         tasks: dict[str, TaskID] = {}
         while True:
             with session_scope(engine) as session:
@@ -192,20 +245,20 @@ def _show_progress(engine: Engine, name: str, console: Console) -> CampaignState
             time.sleep(POLL_SECONDS)
 
 
-def _print_summary(engine: Engine, name: str, console: Console) -> None:
+def _print_summary(engine: Engine, name: str) -> None:
     from dialer.export.status import campaign_status
 
     with session_scope(engine) as session:
         campaign = get_campaign(session, name)
     data = campaign_status(engine, campaign)
     table = Table(title=f"{name}: {data['state']}, {data['attempts']} attempts")
-    table.add_column("status")
+    table.add_column("")
     table.add_column("contacts", justify="right")
     for status, count in data["counts"].items():
         if count:
             table.add_row(status, str(count))
     for outcome, count in data["outcomes"].items():
-        table.add_row(f"  outcome {outcome}", str(count))
+        table.add_row(f"[dim]outcome[/] {outcome}", str(count))
     for digit, item in data["dtmf"].items():
-        table.add_row(f"  dtmf {digit} {item['label'] or ''}", str(item["count"]))
+        table.add_row(f"[dim]dtmf[/] {digit} {item['label'] or ''}", str(item["count"]))
     Console().print(table)

@@ -36,7 +36,9 @@ def scheduler(app: App) -> None:
 
 @click.command()
 @click.option("--processes", "-p", default=1, show_default=True, help="Worker processes.")
-@click.option("--threads", "-t", default=16, show_default=True, help="Concurrent dials per process.")
+@click.option(
+    "--threads", "-t", default=16, show_default=True, help="Concurrent dials per process."
+)
 @pass_app
 def worker(app: App, processes: int, threads: int) -> None:
     """Run Dramatiq workers that place calls and send SMS (DIALER_REDIS_URL broker).
@@ -54,7 +56,7 @@ def worker(app: App, processes: int, threads: int) -> None:
 
 
 @click.command()
-@click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 - a server
+@click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @pass_app
 def collector(app: App, host: str, port: int) -> None:

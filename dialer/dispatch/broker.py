@@ -36,7 +36,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     """A Redis broker (distributed) or a StubBroker (embedded), with both actors declared."""
     broker: dramatiq.Broker
     if settings.redis_url:
-        broker = RedisBroker(
+        broker = RedisBroker(  # type: ignore[no-untyped-call]
             url=settings.redis_url,
             socket_timeout=10,
             socket_connect_timeout=5,
@@ -47,14 +47,20 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
         broker = StubBroker()
         broker.emit_after("process_boot")
     broker.add_middleware(AsyncIO())
-    options = {
-        "max_retries": ACTOR_MAX_RETRIES,
-        "min_backoff": 1000,
-        "max_backoff": 30_000,
-        "time_limit": ACTOR_TIME_LIMIT_MS,
-    }
-    dramatiq.actor(place_call, broker=broker, actor_name="place_call", queue_name=CALLS_QUEUE, **options)
-    dramatiq.actor(send_sms, broker=broker, actor_name="send_sms", queue_name=SMS_QUEUE, **options)
+    for fn, name, queue in (
+        (place_call, "place_call", CALLS_QUEUE),
+        (send_sms, "send_sms", SMS_QUEUE),
+    ):
+        declare = dramatiq.actor(
+            actor_name=name,
+            queue_name=queue,
+            broker=broker,
+            max_retries=ACTOR_MAX_RETRIES,
+            min_backoff=1000,
+            max_backoff=30_000,
+            time_limit=ACTOR_TIME_LIMIT_MS,
+        )
+        declare(fn)
     return broker
 
 

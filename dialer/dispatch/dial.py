@@ -13,8 +13,11 @@ import random
 from datetime import timedelta
 from enum import StrEnum
 
+from sqlmodel import Session
+
 from dialer.campaign.control import notify_url
 from dialer.db.engine import session_scope
+from dialer.db.models import Attempt
 from dialer.dispatch import store
 from dialer.dispatch.gates import check_gates
 from dialer.dispatch.runtime import Runtime
@@ -166,7 +169,7 @@ def _record_error(rt: Runtime, ctx: store.DialContext, exc: ProviderError) -> Di
             if tries >= MAX_TRANSIENT_TRIES:
                 store.record_failed(session, ctx.attempt_id, Outcome.NETWORK, error, now)
                 return DialResult.FAILED
-            backoff = min(2.0**tries, 60.0) * (0.75 + random.random() / 2)  # noqa: S311
+            backoff = min(2.0**tries, 60.0) * (0.75 + random.random() / 2)
             not_before = now + timedelta(seconds=backoff)
             store.record_transient(session, ctx.attempt_id, error, not_before, now)
             result = DialResult.TRANSIENT
@@ -197,8 +200,6 @@ def _record_error(rt: Runtime, ctx: store.DialContext, exc: ProviderError) -> Di
     return result
 
 
-def _tries(session: store.Session, attempt_id: int) -> int:
-    from dialer.db.models import Attempt
-
+def _tries(session: Session, attempt_id: int) -> int:
     attempt = session.get(Attempt, attempt_id)
     return attempt.tries if attempt is not None else MAX_TRANSIENT_TRIES

@@ -68,7 +68,7 @@ def claim(session: Session, attempt_id: int, now: datetime) -> bool:
         .values(
             status=AttemptStatus.DIALING,
             dialing_at=now,
-            tries=Attempt.tries + 1,  # type: ignore[operator]
+            tries=Attempt.tries + 1,
             updated_at=now,
         )
     )

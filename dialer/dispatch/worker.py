@@ -27,9 +27,9 @@ SHUTDOWN_GRACE_MS = 30_000
 
 
 def start_worker(broker: dramatiq.Broker, threads: int) -> dramatiq.Worker:
-    """Start a Dramatiq worker. Prefetch is small: dial actors are slow I/O and other
-    processes should get the remaining messages."""
-    worker = dramatiq.Worker(broker, worker_threads=threads, queue_prefetch=threads * 2)
+    """Start a Dramatiq worker. Dramatiq prefetches two messages per thread: enough to keep
+    slow-I/O actors busy, few enough that other processes get the rest of a shallow queue."""
+    worker = dramatiq.Worker(broker, worker_threads=threads)
     worker.start()
     return worker
 

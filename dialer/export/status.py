@@ -54,15 +54,11 @@ def campaign_status(
                 col(Attempt.dialing_at) >= now.replace(microsecond=0) - _MINUTE,
             )
         ).one()
-        loads = session.exec(
-            select(
-                func.coalesce(func.sum(Load.rows), 0),
-                func.coalesce(func.sum(Load.loaded), 0),
-                func.coalesce(func.sum(Load.rejected), 0),
-                func.coalesce(func.sum(Load.duplicates), 0),
-                func.coalesce(func.sum(Load.suppressed), 0),
-            ).where(Load.campaign_id == campaign.id)
-        ).one()
+        load_rows = session.exec(select(Load).where(Load.campaign_id == campaign.id)).all()
+        loads = [
+            sum(getattr(row, name) for row in load_rows)
+            for name in ("rows", "loaded", "rejected", "duplicates", "suppressed")
+        ]
         waiting = session.exec(
             select(Contact.reason, func.count())
             .where(

@@ -66,7 +66,9 @@ class _Rejects:
             try:
                 self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
             except OSError as exc:
-                raise InputFileError(f"{self.path}: cannot write the rejects file: {exc.strerror}") from None
+                raise InputFileError(
+                    f"{self.path}: cannot write the rejects file: {exc.strerror}"
+                ) from None
             self._writer = csv.writer(self._handle)
             self._writer.writerow(["line", "value", "reason", "detail"])
         self._writer.writerow([line_no, _safe(value), reason, detail])
@@ -123,7 +125,15 @@ def load_contacts(
             listed = dnc_numbers_among(session, [row[1] for row in batch])
         for index, row in enumerate(batch):
             if row[1] in listed:
-                batch[index] = (row[0], row[1], ContactStatus.SUPPRESSED.value, "on the do-not-call list", *row[4:6], None, *row[7:])
+                batch[index] = (
+                    row[0],
+                    row[1],
+                    ContactStatus.SUPPRESSED.value,
+                    "on the do-not-call list",
+                    *row[4:6],
+                    None,
+                    *row[7:],
+                )
                 suppressed += 1
             else:
                 loaded += 1
@@ -142,12 +152,16 @@ def load_contacts(
                     f"(columns: {', '.join(header)})"
                 )
             field_indexes = [(field, header.index(field)) for field in fields]
-            zone_index = next((i for i, h in enumerate(header) if h.strip().lower() in TIMEZONE_HEADERS), None)
+            zone_index = next(
+                (i for i, h in enumerate(header) if h.strip().lower() in TIMEZONE_HEADERS), None
+            )
             width = len(header)
             for line_no, values in source:
                 rows += 1
                 raw = values[phone_index] if phone_index < len(values) else ""
-                result = normalize_phone(raw, allowed_countries=countries, require_mobile=require_mobile)
+                result = normalize_phone(
+                    raw, allowed_countries=countries, require_mobile=require_mobile
+                )
                 if isinstance(result, PhoneReject):
                     rejects.add(line_no, raw, result.reason.value, result.detail)
                     continue
@@ -159,7 +173,19 @@ def load_contacts(
                     duplicates += 1
                     continue
                 seen.add(result.e164)
-                batch.append(_contact_row(campaign_id, result, values, header, width, zone_index, default_zone, line_no, stamp))
+                batch.append(
+                    _contact_row(
+                        campaign_id,
+                        result,
+                        values,
+                        header,
+                        width,
+                        zone_index,
+                        default_zone,
+                        line_no,
+                        stamp,
+                    )
+                )
                 if len(batch) >= batch_size:
                     flush()
                     if progress is not None:
@@ -180,13 +206,20 @@ def load_contacts(
         rejects_file=str(rejects.path) if rejects.count else None,
     )
     with session_scope(engine) as session:
-        session.add(Load(campaign_id=campaign_id, source_path=str(path), created_at=now, **{
-            k: v for k, v in summary.as_dict().items() if k not in ("campaign",)
-        }))
+        session.add(
+            Load(
+                campaign_id=campaign_id,
+                source_path=str(path),
+                created_at=now,
+                **{k: v for k, v in summary.as_dict().items() if k not in ("campaign",)},
+            )
+        )
     return summary
 
 
-def _template_problem(values: list[str], field_indexes: list[tuple[str, int]]) -> tuple[str, str] | None:
+def _template_problem(
+    values: list[str], field_indexes: list[tuple[str, int]]
+) -> tuple[str, str] | None:
     for field, index in field_indexes:
         if index >= len(values):
             return "template_field_missing", f"no value for {{{field}}}"
@@ -206,7 +239,9 @@ def _contact_row(
     line_no: int,
     stamp: object,
 ) -> ContactRow:
-    explicit = values[zone_index].strip() if zone_index is not None and zone_index < len(values) else None
+    explicit = (
+        values[zone_index].strip() if zone_index is not None and zone_index < len(values) else None
+    )
     zone, zones = resolve_timezone(phone, explicit or None, default_zone)
     fields = json.dumps(dict(zip(header, values[:width], strict=False)), ensure_ascii=False)
     return (

@@ -47,7 +47,9 @@ def db_timestamp(engine: Engine, moment: datetime) -> object:
     """A timestamp as the raw driver wants it: SQLite stores naive UTC text (the same format
     SQLAlchemy's DateTime writes), PostgreSQL takes the aware datetime."""
     if is_sqlite(engine):
-        return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        return (
+            moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        )
     return moment
 
 
@@ -66,7 +68,7 @@ def insert_contacts(engine: Engine, rows: Sequence[ContactRow]) -> None:
             )
         else:
             statement = f"COPY contacts ({', '.join(CONTACT_INSERT_COLUMNS)}) FROM STDIN"
-            with cursor.copy(statement) as copy:  # type: ignore[attr-defined]
+            with cursor.copy(statement) as copy:
                 for row in rows:
                     copy.write_row(row)
         connection.commit()

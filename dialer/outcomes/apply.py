@@ -78,14 +78,17 @@ def apply_event(session: Session, event: NormalizedEvent, now: datetime) -> str:
         if contact is not None and is_current and attempt.status in _LIVE:
             contact.last_cause, contact.duration = event.cause, event.duration
         finish_attempt(session, attempt, classify_call(event.cause, event.duration), now=now)
-    elif event.kind == EventKind.SMS_STATUS and event.status:
-        if sms_status_advances(attempt.sms_status, event.status):
-            attempt.sms_status = event.status
-            if contact is not None and is_current:
-                contact.sms_status = event.status
-            outcome = classify_sms(event.status)
-            if outcome is not None:
-                finish_attempt(session, attempt, outcome, now=now)
+    elif (
+        event.kind == EventKind.SMS_STATUS
+        and event.status
+        and sms_status_advances(attempt.sms_status, event.status)
+    ):
+        attempt.sms_status = event.status
+        if contact is not None and is_current:
+            contact.sms_status = event.status
+        outcome = classify_sms(event.status)
+        if outcome is not None:
+            finish_attempt(session, attempt, outcome, now=now)
     attempt.updated_at = now
     session.add(attempt)
     if contact is not None:

@@ -20,6 +20,9 @@ from dialer.states import (
 )
 
 
+_OUTCOMES = frozenset(o.value for o in Outcome)
+
+
 def contact_zones(contact: Contact) -> list[str]:
     """The resolved zone first, then the other zones the number may be in."""
     others = [zone for zone in contact.timezones.split() if zone != contact.timezone]
@@ -78,7 +81,7 @@ def finish_attempt(
         config=config_of(campaign),
         budget_used=contact.budget_used,
         attempts_made=contact.attempts,
-        outcome_counts={Outcome(k): int(v) for k, v in counts.items() if k in Outcome},
+        outcome_counts={Outcome(k): int(v) for k, v in counts.items() if k in _OUTCOMES},
         zones=contact_zones(contact),
         now=now,
     )
@@ -88,7 +91,9 @@ def finish_attempt(
     else:
         decision_reason = decision.reason
     contact.status = new_status.value
-    contact.next_attempt_at = decision.next_attempt_at if new_status == ContactStatus.RETRY_WAIT else None
+    contact.next_attempt_at = (
+        decision.next_attempt_at if new_status == ContactStatus.RETRY_WAIT else None
+    )
     contact.reason = decision_reason
     session.add(contact)
     return True

@@ -46,9 +46,7 @@ def timed_out_attempts(session: Session, now: datetime) -> list[Attempt]:
         select(Campaign).where(
             col(Campaign.id).in_(
                 select(Attempt.campaign_id)
-                .where(
-                    col(Attempt.status).in_([AttemptStatus.SUBMITTED, AttemptStatus.UNKNOWN])
-                )
+                .where(col(Attempt.status).in_([AttemptStatus.SUBMITTED, AttemptStatus.UNKNOWN]))
                 .distinct()
             )
         )

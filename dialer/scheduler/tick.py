@@ -22,8 +22,8 @@ from dialer.campaign.config import CampaignConfig
 from dialer.campaign.store import config_of
 from dialer.db.engine import is_sqlite, session_scope
 from dialer.db.models import Attempt, Campaign, Contact
-from dialer.dnc import dnc_numbers_among
 from dialer.dispatch.gates import check_gates
+from dialer.dnc import dnc_numbers_among
 from dialer.outcomes.finish import contact_zones
 from dialer.outcomes.inbox import pending_event_ids
 from dialer.scheduler import sweeps
@@ -74,7 +74,9 @@ def schedule_tick(engine: Engine, now: datetime) -> TickResult:
             result.enqueue.append((attempt.id or 0, attempt.channel))
             result.requeued += 1
         running = session.exec(
-            select(Campaign).where(Campaign.state == CampaignState.RUNNING).order_by(col(Campaign.id))
+            select(Campaign)
+            .where(Campaign.state == CampaignState.RUNNING)
+            .order_by(col(Campaign.id))
         ).all()
         for campaign in running:
             created = _schedule_campaign(session, campaign, now)
@@ -110,7 +112,9 @@ def _capacity(session: Session, config: CampaignConfig, channel: str) -> int:
     return max(room, 0)
 
 
-def _schedule_campaign(session: Session, campaign: Campaign, now: datetime) -> list[tuple[int, str]]:
+def _schedule_campaign(
+    session: Session, campaign: Campaign, now: datetime
+) -> list[tuple[int, str]]:
     config = config_of(campaign)
     room = _capacity(session, config, campaign.channel)
     if room <= 0:
@@ -169,7 +173,7 @@ def _schedule_campaign(session: Session, campaign: Campaign, now: datetime) -> l
         for contact in chosen
     ]
     statement = insert(Attempt).returning(col(Attempt.id), sort_by_parameter_order=True)
-    ids = list(session.scalars(statement, rows).all())
+    ids = [int(i or 0) for i in session.scalars(statement, rows).all()]
     session.flush()
     for contact, attempt_id in zip(chosen, ids, strict=True):
         session.execute(
@@ -177,7 +181,7 @@ def _schedule_campaign(session: Session, campaign: Campaign, now: datetime) -> l
             .where(col(Contact.id) == contact.id)
             .values(
                 status=ContactStatus.IN_PROGRESS,
-                attempts=Contact.attempts + 1,  # type: ignore[operator]
+                attempts=Contact.attempts + 1,
                 last_attempt_id=attempt_id,
                 last_attempt_at=now,
                 reason=None,

@@ -1,0 +1,135 @@
+"""Wiring the built-in MTT simulator to the dialer (``dialer run --sandbox``, ``dialer
+simulator``): matching credentials, webhook URLs, and compressed time for demos."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import SecretStr, ValidationError
+
+from dialer.campaign.config import CampaignConfig, describe_validation_error
+from dialer.campaign.values import WEEKDAYS, Window
+from dialer.errors import ConfigError
+from dialer.settings import Settings
+from dialer.simulator.config import AccountNumber, SimulatorConfig
+from dialer.simulator.server import SimulatorServer, serve
+
+
+def hook_url(base: str, token: str, route: str) -> str:
+    return f"{base.rstrip('/')}/hooks/{token}/mtt/{route}"
+
+
+def sandbox_campaign(config: CampaignConfig, speed: float) -> CampaignConfig:
+    """The campaign as the sandbox runs it: retry delays and the event timeout divided by
+    ``speed`` (the simulator runs ``speed`` times faster too) and the calling window always
+    open, so a demo finishes in a minute at any time of day."""
+
+    def fast(delay: timedelta) -> timedelta:
+        return timedelta(seconds=max(delay.total_seconds() / speed, 1.0))
+
+    retry = config.retry.model_copy(
+        update={
+            name: fast(getattr(config.retry, name))
+            for name in (
+                "busy",
+                "no_answer",
+                "unreachable",
+                "rejected",
+                "network",
+                "undelivered",
+                "unknown",
+            )
+        }
+        | {
+            "event_timeout": timedelta(
+                seconds=max(config.retry.event_timeout.total_seconds() / speed, 20.0)
+            )
+        }
+    )
+    schedule = config.schedule.model_copy(
+        update={"window": Window.parse("00:00-24:00"), "days": WEEKDAYS}
+    )
+    return config.model_copy(update={"retry": retry, "schedule": schedule})
+
+
+def simulator_config(
+    settings: Settings,
+    *,
+    config_path: Path | None = None,
+    speed: float | None = None,
+    call_webhook: str | None = None,
+    sms_webhook: str | None = None,
+) -> SimulatorConfig:
+    """Simulator settings: from a JSON file if given, with the account taken from the
+    dialer's own ``DIALER_MTT_*`` / ``DIALER_MSAPI_*`` settings where those are set."""
+    data: dict[str, object] = {}
+    if config_path is not None:
+        try:
+            data = json.loads(config_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{config_path}: cannot read simulator settings: {exc}") from None
+    account = {
+        "login": settings.mtt_login,
+        "password": settings.mtt_password.get_secret_value(),
+        "sip_id": settings.mtt_sip_id,
+        "informer_method": settings.mtt_informer_method,
+        "customer_name": settings.mtt_customer_name,
+        "account_sid": settings.msapi_account_sid,
+        "token": settings.msapi_token.get_secret_value(),
+    }
+    data.update({key: value for key, value in account.items() if value and key not in data})
+    if speed is not None:
+        data["speed"] = speed
+    if call_webhook:
+        data["call_webhook_url"] = call_webhook
+    if sms_webhook:
+        data["sms_webhook_url"] = sms_webhook
+    try:
+        return SimulatorConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(
+            describe_validation_error(exc, str(config_path or "simulator settings"))
+        ) from None
+
+
+def sandbox_simulator_config(speed: float, *, sender: str | None = None) -> SimulatorConfig:
+    """The simulator for ``dialer run --sandbox``: events in every documented shape,
+    plain-http notify URLs allowed, ``speed`` times faster. The webhook URLs are filled in
+    by ``embedded_stack`` once the collector is listening."""
+    config = SimulatorConfig(speed=speed, allow_http_notify=True, event_shape="mixed")
+    if sender is not None and sender not in {n.number for n in config.numbers}:
+        config.numbers.append(AccountNumber(number=sender, direction="OUT"))
+    return config
+
+
+def start_sandbox(settings: Settings, config: SimulatorConfig) -> tuple[Settings, SimulatorServer]:
+    """Start the simulator; return the dialer settings that point at it (same credentials)
+    and the running server."""
+    server = SimulatorServer(config)
+    base = server.start()
+    wired = settings.model_copy(
+        update={
+            "mtt_sb_url": f"{base}/v1/sb",
+            "mtt_api_url": f"{base}/index.php",
+            "msapi_url": base,
+            "mtt_login": config.login,
+            "mtt_password": config.password,
+            "mtt_sip_id": config.sip_id,
+            "mtt_informer_method": config.informer_method,
+            "mtt_customer_name": config.customer_name,
+            "msapi_account_sid": config.account_sid,
+            "msapi_token": SecretStr(config.token.get_secret_value()),
+            "sandbox": True,
+        }
+    )
+    return wired, server
+
+
+def serve_simulator(config: SimulatorConfig, host: str, port: int) -> None:
+    """Run the simulator in the foreground until Ctrl-C / SIGTERM."""
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(config, host, port))

@@ -1,0 +1,160 @@
+"""The command line as a user meets it: real processes, one-line errors, JSON last lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.factories import campaign_toml
+
+
+def dialer(tmp_path: Path, *args: str, db: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DIALER_DATABASE_URL": db or f"sqlite:///{tmp_path / 'cli.db'}",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "dialer", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+
+
+def last_json(output: str) -> dict[str, object]:
+    return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+@pytest.fixture
+def toml(tmp_path: Path) -> Path:
+    path = tmp_path / "c.toml"
+    path.write_text(campaign_toml(name="cli", text="Привет, {name}"), encoding="utf-8")
+    return path
+
+
+def test_help_lists_every_contract_command(tmp_path: Path) -> None:
+    result = dialer(tmp_path, "--help")
+    assert result.returncode == 0
+    for command in (
+        "db",
+        "campaign",
+        "load",
+        "status",
+        "export",
+        "dnc",
+        "scheduler",
+        "worker",
+        "collector",
+        "simulator",
+        "run",
+    ):
+        assert command in result.stdout
+    for sub in (["campaign", "--help"], ["dnc", "--help"], ["export", "--help"], ["run", "--help"]):
+        assert dialer(tmp_path, *sub).returncode == 0
+
+
+def test_flow_with_json(tmp_path: Path, toml: Path) -> None:
+    assert last_json(dialer(tmp_path, "db", "upgrade", "--json").stdout)["revision"]
+    created = last_json(dialer(tmp_path, "campaign", "create", str(toml), "--json").stdout)
+    assert created == {
+        "campaign": "cli",
+        "id": 1,
+        "channel": "tts",
+        "state": "draft",
+        "created": True,
+    }
+    csv_path = tmp_path / "c.csv"
+    csv_path.write_text("name,phone\nAnn,89161234567\nBob,+7 916 765 43 21\nBad,12\n", "utf-8")
+    summary = last_json(dialer(tmp_path, "load", "cli", str(csv_path), "--json").stdout)
+    assert {k: summary[k] for k in ("rows", "loaded", "rejected", "duplicates", "suppressed")} == {
+        "rows": 3,
+        "loaded": 2,
+        "rejected": 1,
+        "duplicates": 0,
+        "suppressed": 0,
+    }
+    assert Path(str(summary["rejects_file"])).exists()
+    added = last_json(dialer(tmp_path, "dnc", "add", "+7 (916) 765-43-21", "--json").stdout)
+    assert added == {"added": 1, "listed": 1}
+    status = last_json(dialer(tmp_path, "status", "cli", "--json").stdout)
+    assert status["counts"]["pending"] == 1  # type: ignore[index]
+    assert status["counts"]["opted_out"] == 1  # type: ignore[index]
+    paused = dialer(tmp_path, "campaign", "pause", "cli")
+    assert_one_line_error(paused, "campaign 'cli' is draft; cannot pause")
+    cancelled = last_json(dialer(tmp_path, "campaign", "cancel", "cli", "--json").stdout)
+    assert cancelled["state"] == "cancelled"
+    out = tmp_path / "out.csv"
+    exported = last_json(dialer(tmp_path, "export", "cli", "-o", str(out), "--json").stdout)
+    assert exported["rows"] == 2
+    text = out.read_text("utf-8-sig")
+    assert text.startswith("campaign,phone,status,outcome,attempts,last_cause,dtmf,dtmf_label")
+    assert "79161234567,cancelled" in text
+    assert "79167654321,opted_out" in text
+
+
+def test_dnc_contact_loaded_later_is_exported_as_suppressed(tmp_path: Path, toml: Path) -> None:
+    dialer(tmp_path, "campaign", "create", str(toml))
+    numbers = tmp_path / "dnc.csv"
+    numbers.write_text("телефон\n8 916 123 45 67\nnot a number\n", "utf-8")
+    imported = last_json(dialer(tmp_path, "dnc", "import", str(numbers), "--json").stdout)
+    assert imported == {"added": 1, "listed": 1, "rejected": 1}
+    csv_path = tmp_path / "c.csv"
+    csv_path.write_text("name;phone\nAnn;79161234567\n", "cp1251")
+    summary = last_json(dialer(tmp_path, "load", "cli", str(csv_path), "--json").stdout)
+    assert summary["suppressed"] == 1
+    out = tmp_path / "out.csv"
+    dialer(tmp_path, "export", "cli", "-o", str(out))
+    assert "79161234567,suppressed" in out.read_text("utf-8-sig")
+    listed = dialer(tmp_path, "dnc", "list")
+    assert "79161234567\timport" in listed.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["campaign", "create", "missing.toml"], ["missing.toml", "file not found"]),
+        (["load", "nope", "c.csv"], ["unknown campaign 'nope'"]),
+        (["status", "nope"], ["unknown campaign 'nope'"]),
+        (["campaign", "start", "nope"], ["unknown campaign 'nope'"]),
+        (["dnc", "add", "not-a-phone"], ["'not-a-phone' is not a usable phone number"]),
+        (["export", "nope", "-o", "x.csv"], ["unknown campaign 'nope'"]),
+    ],
+)
+def test_user_mistakes_are_one_line(tmp_path: Path, args: list[str], needles: list[str]) -> None:
+    (tmp_path / "c.csv").write_text("phone\n79161234567\n", "utf-8")
+    assert_one_line_error(dialer(tmp_path, *args), *needles)
+
+
+def test_unknown_campaign_key_and_missing_csv(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(campaign_toml(name="b") + "[limits]\nrsp = 3\n", "utf-8")
+    assert_one_line_error(
+        dialer(tmp_path, "campaign", "create", str(bad)), "bad.toml", "limits.rsp", "unknown key"
+    )
+    good = tmp_path / "good.toml"
+    good.write_text(campaign_toml(name="g"), "utf-8")
+    dialer(tmp_path, "campaign", "create", str(good))
+    assert_one_line_error(dialer(tmp_path, "load", "g", "nowhere.csv"), "nowhere.csv", "not found")
+
+
+def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    result = dialer(tmp_path, "status", "x", db="postgresql://nobody:secret@127.0.0.1:1/none")
+    assert_one_line_error(result, "database postgresql+psycopg://nobody:***@127.0.0.1:1/none")
+    assert "secret" not in result.stderr

@@ -1,0 +1,1 @@
+"""Typed factories and service fixtures shared by the tests."""

@@ -1,0 +1,47 @@
+"""Typed factories: campaigns and CSV files as the tests need them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from dialer.campaign.config import CampaignConfig, parse_config
+from dialer.campaign.store import create_campaign
+from dialer.db.engine import session_scope
+
+
+def campaign_toml(
+    name: str = "test",
+    channel: str = "tts",
+    text: str = "Здравствуйте, {name}!",
+    *,
+    extra: str = "",
+    menu: str = "",
+    caller_id: str = "74950000000",
+) -> str:
+    if channel == "ivr" and not menu:
+        menu = (
+            "[[menu]]\ndigit = 1\naction = 'notify'\nlabel = 'pickup'\n"
+            "[[menu]]\ndigit = 3\naction = 'transfer'\nto = '74997090111'\nlabel = 'operator'\n"
+            "[[menu]]\ndigit = 9\naction = 'optout'\nlabel = 'stop'\n"
+        )
+    return (
+        f'name = "{name}"\nchannel = "{channel}"\n{extra}\n'
+        f'[message]\ntext = "{text}"\ncaller_id = "{caller_id}"\n{menu}'
+    )
+
+
+def make_config(**kwargs: str) -> CampaignConfig:
+    return parse_config(campaign_toml(**kwargs))
+
+
+def make_campaign(engine: Engine, config: CampaignConfig) -> int:
+    with session_scope(engine) as session:
+        campaign, _ = create_campaign(session, config)
+        return campaign.id or 0
+
+
+def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
