@@ -156,5 +156,5 @@ def test_unknown_campaign_key_and_missing_csv(tmp_path: Path) -> None:
 
 def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
     result = dialer(tmp_path, "status", "x", db="postgresql://nobody:secret@127.0.0.1:1/none")
-    assert_one_line_error(result, "database postgresql+psycopg://nobody:***@127.0.0.1:1/none")
+    assert_one_line_error(result, "database postgresql://nobody:***@127.0.0.1:1/none", "refused")
     assert "secret" not in result.stderr
