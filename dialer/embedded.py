@@ -76,7 +76,7 @@ def embedded_stack(
     from dialer.collector.server import CollectorServer
     from dialer.dispatch.boot import build_runtime
     from dialer.dispatch.broker import build_broker, make_enqueue
-    from dialer.dispatch.runtime import set_runtime
+    from dialer.dispatch.runtime import close_runtime_on_worker_loop, set_runtime
     from dialer.dispatch.worker import start_worker
     from dialer.sandbox import hook_url, start_sandbox
     from dialer.scheduler.loop import run_scheduler
@@ -107,6 +107,7 @@ def embedded_stack(
         set_runtime(runtime)
         worker = start_worker(broker, threads)
         stack.callback(worker.stop)
+        stack.callback(close_runtime_on_worker_loop, runtime)
         stop = threading.Event()
         scheduler = threading.Thread(
             target=run_scheduler,

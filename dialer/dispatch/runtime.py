@@ -49,6 +49,16 @@ class Runtime:
         await self.limiter.aclose()
 
 
+def close_runtime_on_worker_loop(runtime: Runtime) -> None:
+    """Close the runtime's pooled clients on the worker's event loop (where they were made).
+    Call before the worker stops: its loop goes away with it."""
+    from dramatiq.asyncio import get_event_loop_thread
+
+    loop_thread = get_event_loop_thread()
+    if loop_thread is not None:
+        loop_thread.run_coroutine(runtime.aclose())
+
+
 _current: Runtime | None = None
 
 

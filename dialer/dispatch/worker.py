@@ -18,7 +18,7 @@ import dramatiq
 from dialer.db.engine import make_engine
 from dialer.dispatch.boot import build_runtime
 from dialer.dispatch.broker import build_broker
-from dialer.dispatch.runtime import set_runtime
+from dialer.dispatch.runtime import close_runtime_on_worker_loop, set_runtime
 from dialer.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,8 @@ def serve_worker_process(settings: Settings, threads: int) -> None:
     engine = make_engine(settings.database_url)
     broker = build_broker(settings)
     dramatiq.set_broker(broker)
-    set_runtime(build_runtime(settings, engine, broker))
+    runtime = build_runtime(settings, engine, broker)
+    set_runtime(runtime)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -54,6 +55,7 @@ def serve_worker_process(settings: Settings, threads: int) -> None:
     log.info("worker started: %d threads", threads)
     stop.wait()
     log.info("worker stopping")
+    close_runtime_on_worker_loop(runtime)
     worker.stop(timeout=SHUTDOWN_GRACE_MS)
     broker.close()
 

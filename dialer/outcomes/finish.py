@@ -19,7 +19,6 @@ from dialer.states import (
     Outcome,
 )
 
-
 _OUTCOMES = frozenset(o.value for o in Outcome)
 
 
@@ -60,15 +59,15 @@ def finish_attempt(
     campaign = session.get(Campaign, attempt.campaign_id)
     if contact is None or campaign is None:  # pragma: no cover - FKs forbid it
         return True
-    contact.outcome = outcome.value
     contact.updated_at = now
     if attempt.counts_budget:
         contact.budget_used += 1
     if contact.status in FINAL_CONTACT_STATUSES or contact.last_attempt_id != attempt.id:
-        # Opted out (or cancelled) while the call was in flight: keep that final state,
-        # but record what happened on the attempt and the outcome on the contact.
+        # Opted out (or cancelled) while the call was in flight: the contact keeps that
+        # final state and outcome; the attempt records what happened.
         session.add(contact)
         return True
+    contact.outcome = outcome.value
     counts = dict(
         session.exec(
             select(Attempt.outcome, func.count())

@@ -1,0 +1,254 @@
+"""Whole campaigns through the real engine (scheduler, Dramatiq worker, provider clients,
+collector, outcome engine) against the built-in MTT simulator, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from dialer.campaign.config import parse_config
+from dialer.campaign.control import control_campaign
+from dialer.db.models import Attempt, Contact, DncEntry
+from dialer.embedded import embedded_stack, wait_until_done
+from dialer.export.run import export_campaign
+from dialer.loader.load import load_contacts
+from dialer.settings import Settings
+from dialer.simulator.config import Override, SimulatorConfig
+from tests.support.factories import campaign_toml, make_campaign, write_csv
+
+FAST_RETRY = """
+[schedule]
+window = "00:00-24:00"
+[limits]
+rps = 20
+max_concurrent = 10
+[retry]
+max_attempts = 3
+busy = "1s"
+no_answer = "1s"
+unreachable = "1s"
+network = "1s"
+undelivered = "1s"
+unknown = "1s"
+event_timeout = "30s"
+"""
+
+IVR_NUMBERS: dict[str, dict[str, Any]] = {
+    # number: (simulator override, expected contact row)
+    "79160000001": {
+        "override": Override(outcome="answered", listen_seconds=12, dtmf=1),
+        "expect": {
+            "status": "reached",
+            "outcome": "answered",
+            "attempts": "1",
+            "dtmf": "1",
+            "dtmf_label": "pickup",
+        },
+    },
+    "79160000002": {
+        "override": Override(outcome="answered", listen_seconds=8, dtmf=3, transfer_seconds=30),
+        "expect": {
+            "status": "reached",
+            "outcome": "answered",
+            "attempts": "1",
+            "dtmf": "3",
+            "dtmf_label": "operator",
+            "transfer_duration": "30",
+        },
+    },
+    "79160000003": {
+        "override": Override(outcome="busy"),
+        "expect": {"status": "not_reached", "outcome": "busy", "attempts": "3", "last_cause": "17"},
+    },
+    "79160000004": {
+        "override": Override(outcome="unallocated", cause=1),
+        "expect": {
+            "status": "invalid",
+            "outcome": "invalid_number",
+            "attempts": "1",
+            "last_cause": "1",
+        },
+    },
+    "79160000005": {
+        "override": Override(outcome="answered", listen_seconds=5, dtmf=None),
+        "expect": {"status": "reached", "outcome": "answered", "attempts": "1", "dtmf": ""},
+    },
+    "79160000006": {
+        "override": Override(outcome="answered", listen_seconds=5, dtmf=9),
+        "expect": {
+            "status": "opted_out",
+            "outcome": "opted_out",
+            "attempts": "1",
+            "dtmf": "9",
+            "dtmf_label": "stop",
+        },
+    },
+    "79160000007": {
+        "override": Override(outcome="no_answer", cause=19),
+        "expect": {
+            "status": "not_reached",
+            "outcome": "no_answer",
+            "attempts": "3",
+            "last_cause": "19",
+        },
+    },
+}
+
+
+def simulator(numbers: dict[str, dict[str, Any]], **extra: Any) -> SimulatorConfig:
+    return SimulatorConfig(
+        speed=200,
+        seed=1,
+        allow_http_notify=True,
+        overrides={n: spec["override"] for n, spec in numbers.items()},
+        **extra,
+    )
+
+
+def exported(engine: Engine, name: str, tmp_path: Path) -> dict[str, dict[str, str]]:
+    out = tmp_path / f"{name}.csv"
+    export_campaign(engine, name, out, fmt="csv", level="contacts")
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        return {row["phone"]: row for row in csv.DictReader(handle)}
+
+
+def run_campaign(
+    engine: Engine, tmp_path: Path, toml: str, rows: str, sim: SimulatorConfig, timeout: float = 90
+) -> tuple[dict[str, Any], str]:
+    config = parse_config(toml)
+    make_campaign(engine, config)
+    load_contacts(engine, config.name, write_csv(tmp_path / "c.csv", rows))
+    with embedded_stack(Settings(sandbox=True), engine, simulator=sim) as stack:
+        control_campaign(stack.settings, engine, config.name, "start")
+        state = wait_until_done(engine, config.name, timeout)
+        assert stack.simulator is not None
+        stats = httpx.get(f"{stack.simulator.base_url}/_sim/stats").json()
+    return stats, state
+
+
+def assert_no_double_dial(stats: dict[str, Any], engine: Engine) -> None:
+    assert not stats["reused_mess_ids"], stats["reused_mess_ids"]
+    with Session(engine) as session:
+        attempts = session.exec(select(Attempt)).all()
+    dialled = [a for a in attempts if a.status not in ("cancelled",)]
+    assert sum(stats["calls_by_number"].values()) + sum(
+        stats.get("sms_by_number", {}).values()
+    ) == len(dialled)
+
+
+@pytest.mark.timeout(180)
+def test_ivr_campaign_ends_right_for_every_contact(engine: Engine, tmp_path: Path) -> None:
+    toml = (
+        campaign_toml(name="ivr", channel="ivr", text="Заказ {name} готов", extra="") + FAST_RETRY
+    )
+    rows = "name,phone\n" + "".join(f"n{i},{n}\n" for i, n in enumerate(IVR_NUMBERS))
+    stats, state = run_campaign(engine, tmp_path, toml, rows, simulator(IVR_NUMBERS))
+
+    assert state == "completed"
+    result = exported(engine, "ivr", tmp_path)
+    for number, spec in IVR_NUMBERS.items():
+        row = result[number]
+        for key, value in spec["expect"].items():
+            assert row[key] == value, (number, key, row)
+    with Session(engine) as session:
+        assert session.get(DncEntry, "79160000006") is not None
+    assert_no_double_dial(stats, engine)
+    assert stats["calls_by_number"]["79160000003"] == 3
+    assert stats["peak_rps"] <= 21
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("shape", ["json", "kv", "data"])
+def test_tts_campaign_in_every_event_shape(
+    sqlite_engine: Engine, tmp_path: Path, shape: str
+) -> None:
+    numbers = {
+        k: v for k, v in IVR_NUMBERS.items() if k in ("79160000003", "79160000004", "79160000007")
+    }
+    numbers["79160000011"] = {
+        "override": Override(outcome="answered", listen_seconds=7),
+        "expect": {
+            "status": "reached",
+            "outcome": "answered",
+            "attempts": "1",
+            "duration": "7",
+            "last_cause": "16",
+        },
+    }
+    toml = campaign_toml(name="tts", text="Привет {name}") + FAST_RETRY
+    rows = "name,phone\n" + "".join(f"n{i},{n}\n" for i, n in enumerate(numbers))
+    stats, state = run_campaign(
+        sqlite_engine, tmp_path, toml, rows, simulator(numbers, event_shape=shape)
+    )
+
+    assert state == "completed"
+    result = exported(sqlite_engine, "tts", tmp_path)
+    for number, spec in numbers.items():
+        for key, value in spec["expect"].items():
+            assert result[number][key] == value, (number, key, result[number])
+    assert_no_double_dial(stats, sqlite_engine)
+
+
+@pytest.mark.timeout(180)
+def test_sms_campaign_statuses_and_stop_reply(engine: Engine, tmp_path: Path) -> None:
+    numbers: dict[str, dict[str, Any]] = {
+        "79161110001": {
+            "override": Override(sms_status="delivered"),
+            "expect": {"status": "opted_out", "sms_status": "delivered", "attempts": "1"},
+        },
+        "79161110002": {
+            "override": Override(sms_status="undelivered"),
+            "expect": {
+                "status": "not_reached",
+                "sms_status": "undelivered",
+                "attempts": "2",
+                "outcome": "undelivered",
+            },
+        },
+        "79161110003": {
+            "override": Override(sms_status="expired"),
+            "expect": {"status": "not_reached", "outcome": "expired", "attempts": "2"},
+        },
+    }
+    toml = campaign_toml(
+        name="sms", channel="sms", text="Привет {name}", caller_id="79587625012"
+    ) + FAST_RETRY.replace("max_attempts = 3", "max_attempts = 2")
+    rows = "name,phone\n" + "".join(f"n{i},{n}\n" for i, n in enumerate(numbers))
+    config = parse_config(toml)
+    make_campaign(engine, config)
+    load_contacts(engine, "sms", write_csv(tmp_path / "c.csv", rows))
+    with embedded_stack(Settings(sandbox=True), engine, simulator=simulator(numbers)) as stack:
+        control_campaign(stack.settings, engine, "sms", "start")
+        assert wait_until_done(engine, "sms", 90) == "completed"
+        assert stack.simulator is not None
+        base = stack.simulator.base_url
+        stats = httpx.get(f"{base}/_sim/stats").json()
+        reply = {"from": "79161110001", "to": "79587625012", "text": " стоп "}
+        assert httpx.post(f"{base}/_sim/inbound-sms", json=reply).status_code < 300
+        deadline_check(engine, "79161110001")
+    result = exported(engine, "sms", tmp_path)
+    for number, spec in numbers.items():
+        for key, value in spec["expect"].items():
+            assert result[number][key] == value, (number, key, result[number])
+    assert_no_double_dial(stats, engine)
+
+
+def deadline_check(engine: Engine, phone: str, timeout: float = 15) -> None:
+    """An inbound STOP opts the contact out; its SMS status stays as it was."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with Session(engine) as session:
+            contact = session.exec(select(Contact).where(Contact.phone == phone)).one()
+        if contact.status == "opted_out":
+            assert contact.sms_status == "delivered"
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{phone} was not opted out by its STOP reply")
