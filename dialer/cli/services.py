@@ -125,7 +125,7 @@ def simulator(
 @click.option(
     "--speed",
     type=float,
-    default=120.0,
+    default=600.0,
     show_default=True,
     help="Sandbox only: time scale for simulated calls and retry delays.",
 )

@@ -28,7 +28,7 @@ from dialer.errors import ConfigError, InputFileError, StateError
 from dialer.loader.phones import Phone, PhoneReject, normalize_phone, resolve_timezone
 from dialer.loader.reading import find_phone_column, open_csv
 from dialer.loader.store import ContactRow, db_timestamp, existing_phones, insert_contacts
-from dialer.loader.templates import template_fields
+from dialer.loader.templates import field_columns, missing_fields
 from dialer.states import CampaignState, ContactStatus
 
 BATCH_SIZE = 5000
@@ -143,15 +143,16 @@ def load_contacts(
     try:
         with open_csv(path) as source:
             header = source.header
-            phone_index = find_phone_column(header, phone_column or config.phone_column)
-            fields = template_fields(config.message.text)
-            missing = [field for field in fields if field not in header]
+            phone_index = find_phone_column(
+                header, phone_column or config.phone_column, source=str(path)
+            )
+            missing = missing_fields(config.message.text, header)
             if missing:
                 raise ConfigError(
                     f"{path}: the message uses {{{missing[0]}}} but the file has no such column "
                     f"(columns: {', '.join(header)})"
                 )
-            field_indexes = [(field, header.index(field)) for field in fields]
+            field_indexes = field_columns(config.message.text, header)
             zone_index = next(
                 (i for i, h in enumerate(header) if h.strip().lower() in TIMEZONE_HEADERS), None
             )

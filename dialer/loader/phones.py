@@ -2,15 +2,11 @@
 
 Two stages. ``_prepare`` undoes what spreadsheets and people do to a number (Unicode spaces and
 dashes, the ``'`` text prefix, ``tel:``, a trailing ``.0``, scientific notation, an extension).
-Then the number itself is judged, either by the fast path (plain Russian forms: ``+7`` plus 10
-digits, 11 digits starting with 7 or 8, 10 digits starting with 3-9) from a table filled from
-phonenumbers once per 6-digit national prefix, or by phonenumbers itself for everything else.
-
-Why a prefix table is exact: every RU and KZ number pattern that can match 10 digits is a
-prefix of at most ``PREFIX_DIGITS`` digits followed by ``\\d{n}``, region choice for +7 looks
-at the first digit, and +7 time-zone prefixes are at most 3 national digits long.
-``tests/loader/test_phones_property.py`` checks this against the installed metadata and
-compares both paths on generated numbers.
+Then the number is judged: plain Russian forms (``+7`` and 10 digits, 11 digits starting with
+7 or 8, 10 digits starting with 3-9, with spaces, dashes, brackets and dots) by the fast path,
+which reads ``numbering.plus7_facts``, a cache filled from phonenumbers once per deciding
+prefix; everything else by phonenumbers itself. Both give the same answer for every input
+(``tests/loader/test_phones_property.py``); the fast one is about 20 times quicker.
 
 Decisions:
 - An extension (``доб. 123``, ``ext 12``, ``x12``, ``#12``) is dropped: calls and SMS go to the
@@ -19,6 +15,10 @@ Decisions:
   (``7,9161234567E+10``); when Excel rounded digits away (``7,91612E+10``) the row is rejected
   as ``scientific_notation``: missing digits are never guessed.
 - ``+7 7xx`` numbers are Kazakh (region ``KZ``) and rejected unless KZ is allowed.
+- ``resolve_timezone`` ignores an explicit zone that is not an IANA name (it does not raise):
+  the caller sees a zone other than the one it passed and can warn about that row.
+- Russian mobiles map to all 16 zones phonenumbers knows for +7 (it has no per-operator
+  regions), so they take the campaign's default zone.
 - ``is_mobile`` counts phonenumbers' FIXED_LINE_OR_MOBILE as mobile (some countries' plans
   cannot tell them apart); Russian toll-free, premium and landline numbers are not mobile.
 """
@@ -29,28 +29,27 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberType
-from phonenumbers.timezone import time_zones_for_number
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+
+from dialer.loader.numbering import NumberFacts, number_facts, plus7_facts
 
 __all__ = [
-    "PREFIX_DIGITS",
+    "RU_ONLY",
     "Phone",
     "PhoneReject",
     "RejectReason",
     "normalize_phone",
     "normalize_phone_reference",
+    "resolve_timezone",
 ]
 
 RU_ONLY: Final = frozenset({"RU"})
 DEFAULT_REGION: Final = "RU"
-PREFIX_DIGITS: Final = 6
-"""National digits that decide validity, type, region and time zones of a 10-digit +7 number."""
-
-_UNKNOWN_ZONE: Final = "Etc/Unknown"
-_MOBILE_TYPES: Final = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
 _TYPE_NAMES: Final = {
     PhoneNumberType.FIXED_LINE: "a landline",
     PhoneNumberType.TOLL_FREE: "a toll-free number",
@@ -118,27 +117,17 @@ class PhoneReject:
     """One line for the rejects file, e.g. ``+375291234567 is a BY number; allowed: RU``."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Facts:
-    """What phonenumbers says about a number, before the campaign's rules are applied."""
-
-    valid: bool
-    region: str
-    number_type: int
-    is_mobile: bool
-    timezones: tuple[str, ...]
-
-
 def normalize_phone(
     raw: str, *, allowed_countries: frozenset[str] = RU_ONLY, require_mobile: bool = False
 ) -> Phone | PhoneReject:
     """Normalise one cell; never raises. ``require_mobile`` is for SMS campaigns."""
-    if raw.isascii() and raw.isprintable():
+    text = raw if raw.isascii() and raw.isprintable() else raw.translate(_NORMALISE)
+    if text.isascii() and text.isprintable():
         # Runs once per contact row: plain ASCII without dots (so no ``.0`` to undo) skips
         # ``_prepare``; what it deletes here, ``_prepare`` would delete too.
-        national = _fast_national(raw.encode("ascii").translate(None, b" -()").decode("ascii"))
+        national = _fast_national(text.encode("ascii").translate(None, b" -()").decode("ascii"))
         if national is not None:
-            return _judge_fast(national, raw, allowed_countries, require_mobile)
+            return _judge_fast(national, text, allowed_countries, require_mobile)
     prepared = _prepare(raw)
     if isinstance(prepared, PhoneReject):
         return prepared
@@ -172,7 +161,7 @@ def _prepare(raw: str) -> tuple[str, str] | PhoneReject:
         text = text[4:].lstrip()
     compact = _strip_punctuation(text)
     if _is_plain(compact):
-        if text[-2:] == ".0" and _EXCEL_FLOAT.fullmatch(text):
+        if "." in text and _EXCEL_FLOAT.fullmatch(text):
             text = text[: text.index(".")]
             compact = text
         return text, compact
@@ -250,7 +239,7 @@ def _fast_national(compact: str) -> str | None:
 def _judge_fast(
     national: str, text: str, allowed_countries: frozenset[str], require_mobile: bool
 ) -> Phone | PhoneReject:
-    facts = _PREFIX_FACTS.get(national[:PREFIX_DIGITS]) or _prefix_facts(national)
+    facts = plus7_facts(national)
     if (
         facts.valid
         and facts.region in allowed_countries
@@ -258,32 +247,6 @@ def _judge_fast(
     ):
         return Phone("7" + national, facts.region, facts.is_mobile, facts.timezones)
     return _decide("7" + national, facts, text, allowed_countries, require_mobile)
-
-
-_PREFIX_FACTS: dict[str, _Facts] = {}
-"""Cache: 6-digit +7 national prefix -> facts, filled on first sight of each prefix."""
-
-
-def _prefix_facts(national: str) -> _Facts:
-    """Facts of ``national``'s prefix, from a representative number (prefix + zeros), cached."""
-    prefix = national[:PREFIX_DIGITS]
-    number = PhoneNumber(country_code=7, national_number=int(prefix.ljust(10, "0")))
-    facts = _facts(number)
-    _PREFIX_FACTS[prefix] = facts
-    return facts
-
-
-def _facts(number: PhoneNumber) -> _Facts:
-    if not phonenumbers.is_valid_number(number):
-        return _Facts(False, "", PhoneNumberType.UNKNOWN, is_mobile=False, timezones=())
-    number_type = phonenumbers.number_type(number)
-    return _Facts(
-        valid=True,
-        region=phonenumbers.region_code_for_number(number) or "",
-        number_type=number_type,
-        is_mobile=number_type in _MOBILE_TYPES,
-        timezones=tuple(zone for zone in time_zones_for_number(number) if zone != _UNKNOWN_ZONE),
-    )
 
 
 def _judge_with_library(
@@ -295,12 +258,12 @@ def _judge_with_library(
         problem = _PARSE_ERRORS.get(error.error_type, "not a phone number")
         return PhoneReject(RejectReason.UNPARSEABLE, f"{problem}: {text!r}")
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164).lstrip("+")
-    return _decide(e164, _facts(number), text, allowed_countries, require_mobile)
+    return _decide(e164, number_facts(number), text, allowed_countries, require_mobile)
 
 
 def _decide(
     e164: str,
-    facts: _Facts,
+    facts: NumberFacts,
     text: str,
     allowed_countries: frozenset[str],
     require_mobile: bool,
@@ -318,3 +281,32 @@ def _decide(
         kind = _TYPE_NAMES.get(facts.number_type, "not a mobile number")
         return PhoneReject(RejectReason.NOT_MOBILE, f"+{e164} is {kind}, not a mobile")
     return Phone(e164, facts.region, facts.is_mobile, facts.timezones)
+
+
+def resolve_timezone(
+    phone: Phone, explicit: str | None, default: str
+) -> tuple[str, tuple[str, ...]]:
+    """The zone to schedule ``phone`` in, and every zone it may be in (for strict windows).
+
+    ``explicit`` (a row's ``timezone`` cell) wins when it is an IANA name; a blank or unknown
+    one is ignored. Otherwise the number's zone when phonenumbers gives exactly one, else
+    ``default``. The candidates are the number's zones, or the chosen zone alone when the
+    number has none or the zone came from ``explicit``.
+    """
+    if explicit is not None and _is_zone(explicit.strip()):
+        zone = explicit.strip()
+        return zone, (zone,)
+    if len(phone.timezones) == 1:
+        return phone.timezones[0], phone.timezones
+    return default, phone.timezones or (default,)
+
+
+@lru_cache(maxsize=1024)
+def _is_zone(name: str) -> bool:
+    if not name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
