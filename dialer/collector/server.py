@@ -1,0 +1,151 @@
+"""Serving the collector with uvicorn: in the foreground (``dialer collector``) or in a
+background thread on a free port (``dialer run``, tests, the bench).
+
+uvicorn's access log is off: request paths carry the webhook token (and query strings may
+carry phone numbers). The token is also redacted from uvicorn's and the root handlers' logs.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+import uvicorn
+from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp
+
+from dialer.collector.app import create_app
+from dialer.collector.tokens import install_redaction
+from dialer.settings import Settings
+
+LIMIT_CONCURRENCY = 256
+"""Connections + requests served at once; past it uvicorn answers 503 and MTT retries."""
+KEEP_ALIVE_SECONDS = 30
+"""Idle keep-alive, in seconds: MTT and proxies reuse connections; closing them sooner
+than a proxy would only adds reconnects and reset races."""
+GRACEFUL_SHUTDOWN_SECONDS = 10
+"""How long shutdown waits for requests in flight, in seconds."""
+START_TIMEOUT_SECONDS = 10.0
+
+
+def uvicorn_config(app: ASGIApp, *, host: str, port: int) -> uvicorn.Config:
+    """The collector's uvicorn settings; logging is left to the entry point (``log_config``
+    is ``None``)."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=None,
+        lifespan="off",
+        server_header=False,
+        limit_concurrency=LIMIT_CONCURRENCY,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+
+
+def run_collector(
+    settings: Settings,
+    engine: Engine,
+    host: str,
+    port: int,
+    *,
+    broker_ping: Callable[[], bool] | None = None,
+) -> None:
+    """Serve the collector on ``host:port`` until SIGINT/SIGTERM (blocks)."""
+    app = create_app(settings, engine, broker_ping=broker_ping)
+    uninstall = install_redaction(settings.webhook_token.get_secret_value())
+    try:
+        uvicorn.Server(uvicorn_config(app, host=host, port=port)).run()
+    finally:
+        uninstall()
+
+
+class ServerThread:
+    """Any ASGI app served by uvicorn in a daemon thread. ``port=0`` picks a free port.
+
+    ``start()`` returns the base URL (``http://127.0.0.1:<port>``) once the server accepts
+    connections, or raises ``RuntimeError`` if it did not start within 10 s; ``stop()`` shuts
+    it down and waits for the thread. ``token`` is redacted from logs while it runs.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, token: str = ""
+    ) -> None:
+        self._app, self._host, self._port, self._token = app, host, port, token
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+        self._uninstall: Callable[[], None] | None = None
+        self.base_url = ""
+
+    def start(self) -> str:
+        if self._thread is not None:
+            return self.base_url
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says
+        # TCP, and without it every answer waits ~40 ms for the client's delayed ACK.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self._host, self._port))
+        except OSError:
+            sock.close()
+            raise
+        port = sock.getsockname()[1]
+        server = uvicorn.Server(uvicorn_config(self._app, host=self._host, port=port))
+        self._uninstall = install_redaction(self._token)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="dialer-collector", daemon=True
+        )
+        self._server, self._thread, self._socket = server, thread, sock
+        thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"collector did not start on {self._host}:{port}")
+            time.sleep(0.01)
+        self.base_url = f"http://{_client_host(self._host)}:{port}"
+        return self.base_url
+
+    def stop(self) -> None:
+        """Shut down (idempotent): stop accepting, finish requests in flight, join."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(GRACEFUL_SHUTDOWN_SECONDS + 5)
+        if self._socket is not None:
+            self._socket.close()
+        if self._uninstall is not None:
+            self._uninstall()
+        self._server = self._thread = self._socket = self._uninstall = None
+
+
+class CollectorServer(ServerThread):
+    """The collector app in a background thread (``dialer run`` and tests)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        broker_ping: Callable[[], bool] | None = None,
+        apply_inline: bool = True,
+    ) -> None:
+        app = create_app(settings, engine, broker_ping=broker_ping, apply_inline=apply_inline)
+        super().__init__(app, host=host, port=port, token=settings.webhook_token.get_secret_value())
+
+
+def _client_host(host: str) -> str:
+    """Where a local client reaches a server bound to ``host``."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
