@@ -80,6 +80,7 @@ def embedded_stack(
     from dialer.dispatch.worker import start_worker
     from dialer.sandbox import hook_url, start_sandbox
     from dialer.scheduler.loop import run_scheduler
+    from dialer.scheduler.tick import tick_options
 
     token = settings.webhook_token.get_secret_value() or secrets.token_urlsafe(18)
     settings = settings.model_copy(update={"redis_url": None, "webhook_token": SecretStr(token)})
@@ -112,6 +113,7 @@ def embedded_stack(
         scheduler = threading.Thread(
             target=run_scheduler,
             args=(engine, make_enqueue(broker), stop),
+            kwargs={"options": tick_options(settings)},
             name="scheduler",
             daemon=True,
         )

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     """Largest webhook body the collector accepts, in bytes (larger: 413)."""
 
+    dial_lease_seconds: float = Field(default=90.0, gt=0)
+    """How long an attempt may stay ``dialing`` before its worker is presumed dead (then it
+    waits for events as ``unknown``); keep it above the HTTP connect + read timeouts."""
+    requeue_after_seconds: float = Field(default=20.0, gt=0)
+    """A ``queued`` attempt whose message is this overdue is sent again (the queue lost it)."""
+
     sandbox: bool = False
     """Running against the built-in simulator: IVR notify URLs may be plain http."""
 

@@ -23,6 +23,7 @@ def scheduler(app: App) -> None:
 
     from dialer.dispatch.broker import build_broker, make_enqueue
     from dialer.scheduler.loop import run_scheduler
+    from dialer.scheduler.tick import tick_options
 
     configure_logging(app.settings.log_level)
     if not app.settings.redis_url:
@@ -31,7 +32,7 @@ def scheduler(app: App) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     broker = build_broker(app.settings)
-    run_scheduler(app.engine, make_enqueue(broker), stop)
+    run_scheduler(app.engine, make_enqueue(broker), stop, options=tick_options(app.settings))
 
 
 @click.command()

@@ -123,21 +123,16 @@ def _gate_and_claim(rt: Runtime, attempt_id: int) -> store.DialContext | DialRes
         return ctx
 
 
-def _peek(rt: Runtime, attempt_id: int) -> store.DialContext | None:
-    with session_scope(rt.engine) as session:
-        return store.read_dial_context(session, attempt_id)
-
-
 async def dial_attempt(rt: Runtime, attempt_id: int) -> DialResult:
     """Dial one queued attempt at most once. Safe to call again with the same id."""
-    peek = await asyncio.to_thread(_peek, rt, attempt_id)
-    if peek is None or peek.attempt_status != AttemptStatus.QUEUED:
-        return DialResult.SKIPPED
-    # Wait for a rate token before claiming, so a long wait never looks like a dead worker.
-    await rt.limiter.acquire(account_key(peek.channel, rt.settings), peek.config.limits.rps)
     claimed = await asyncio.to_thread(_gate_and_claim, rt, attempt_id)
     if isinstance(claimed, DialResult):
         return claimed
+    # The rate token is taken last, right before the request, so the spacing MTT sees is the
+    # spacing the limiter granted (a database round trip in between would add jitter). The
+    # wait is short: the scheduler keeps only a few seconds of work queued, well inside the
+    # dial lease.
+    await rt.limiter.acquire(account_key(claimed.channel, rt.settings), claimed.config.limits.rps)
     try:
         submitted = await _send(rt, claimed)
     except ProviderError as exc:

@@ -14,7 +14,7 @@ from dialer.db.types import utcnow
 from dialer.dispatch.runtime import Enqueue
 from dialer.outcomes.apply import apply_events
 from dialer.outcomes.orphans import match_orphans
-from dialer.scheduler.tick import TickResult, schedule_tick
+from dialer.scheduler.tick import DEFAULT_OPTIONS, TickOptions, TickResult, schedule_tick
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +23,11 @@ TICK_SECONDS = 0.5
 ORPHAN_SWEEP_TICKS = 20
 
 
-def run_tick(engine: Engine, enqueue: Enqueue, now: datetime) -> TickResult:
+def run_tick(
+    engine: Engine, enqueue: Enqueue, now: datetime, options: TickOptions = DEFAULT_OPTIONS
+) -> TickResult:
     """One tick, then send its messages (after the commit) and apply stale pending events."""
-    result = schedule_tick(engine, now)
+    result = schedule_tick(engine, now, options)
     for attempt_id, channel in result.enqueue:
         enqueue(attempt_id, channel, 0)
     if result.pending_events:
@@ -42,13 +44,14 @@ def run_scheduler(
     *,
     interval: float = TICK_SECONDS,
     clock: Callable[[], datetime] = utcnow,
+    options: TickOptions = DEFAULT_OPTIONS,
 ) -> None:
     """Tick until ``stop`` is set. A database hiccup is logged and retried next tick."""
     ticks = 0
     while not stop.is_set():
         try:
             now = clock()
-            run_tick(engine, enqueue, now)
+            run_tick(engine, enqueue, now, options)
             ticks += 1
             if ticks % ORPHAN_SWEEP_TICKS == 0:
                 match_orphans(engine, now=now)

@@ -17,22 +17,22 @@ from dialer.outcomes.finish import finish_attempt
 from dialer.states import AttemptStatus, Outcome
 
 DIAL_LEASE = timedelta(seconds=90)
-"""How long an attempt may stay ``dialing`` (claimed, HTTP in flight) before its worker is
+"""Default: how long an attempt may stay ``dialing`` (claimed, HTTP in flight) before its worker is
 presumed dead; longer than the provider clients' connect + read timeouts."""
 
 REQUEUE_AFTER = timedelta(seconds=20)
-"""A ``queued`` attempt whose message should have been consumed by now is sent again
+"""Default: a ``queued`` attempt whose message should have been consumed by now is sent again
 (the queue lost it, e.g. Redis was flushed); duplicates are harmless (claim is a CAS)."""
 
 
-def expire_dial_leases(session: Session, now: datetime) -> int:
+def expire_dial_leases(session: Session, now: datetime, lease: timedelta = DIAL_LEASE) -> int:
     """``dialing`` past its lease → ``unknown``: the request may have gone out, so the
     attempt waits for events instead of being dialled again."""
     result = session.execute(
         update(Attempt)
         .where(
             col(Attempt.status) == AttemptStatus.DIALING,
-            col(Attempt.dialing_at) < now - DIAL_LEASE,
+            col(Attempt.dialing_at) < now - lease,
         )
         .values(status=AttemptStatus.UNKNOWN, error="worker lease expired", updated_at=now)
     )
@@ -78,14 +78,16 @@ def finish_timed_out(session: Session, attempts: list[Attempt], now: datetime) -
     return done
 
 
-def lost_queued_attempts(session: Session, now: datetime, limit: int = 1000) -> list[Attempt]:
+def lost_queued_attempts(
+    session: Session, now: datetime, requeue_after: timedelta = REQUEUE_AFTER, limit: int = 1000
+) -> list[Attempt]:
     """``queued`` attempts that are due and whose message is overdue: send them again."""
     return list(
         session.exec(
             select(Attempt)
             .where(
                 Attempt.status == AttemptStatus.QUEUED,
-                col(Attempt.enqueued_at) < now - REQUEUE_AFTER,
+                col(Attempt.enqueued_at) < now - requeue_after,
                 or_(col(Attempt.not_before).is_(None), col(Attempt.not_before) <= now),
             )
             .order_by(col(Attempt.id))

@@ -27,6 +27,7 @@ from dialer.dnc import dnc_numbers_among
 from dialer.outcomes.finish import contact_zones
 from dialer.outcomes.inbox import pending_event_ids
 from dialer.scheduler import sweeps
+from dialer.settings import Settings
 from dialer.states import (
     FINAL_CONTACT_STATUSES,
     LIVE_ATTEMPT_STATUSES,
@@ -55,7 +56,25 @@ class TickResult:
     pending_events: list[int] = field(default_factory=list)
 
 
-def schedule_tick(engine: Engine, now: datetime) -> TickResult:
+@dataclass(frozen=True)
+class TickOptions:
+    lease: timedelta = sweeps.DIAL_LEASE
+    requeue_after: timedelta = sweeps.REQUEUE_AFTER
+
+
+DEFAULT_OPTIONS = TickOptions()
+
+
+def tick_options(settings: Settings) -> TickOptions:
+    return TickOptions(
+        lease=timedelta(seconds=settings.dial_lease_seconds),
+        requeue_after=timedelta(seconds=settings.requeue_after_seconds),
+    )
+
+
+def schedule_tick(
+    engine: Engine, now: datetime, options: TickOptions = DEFAULT_OPTIONS
+) -> TickResult:
     """Run one tick in one transaction. The caller enqueues ``result.enqueue`` afterwards
     (never before the commit) and applies ``result.pending_events``."""
     result = TickResult()
@@ -64,11 +83,11 @@ def schedule_tick(engine: Engine, now: datetime) -> TickResult:
             session.execute(text("SELECT 1"))  # the session's first write takes the lock
         else:
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEDULER_LOCK_KEY})
-        result.leases_expired = sweeps.expire_dial_leases(session, now)
+        result.leases_expired = sweeps.expire_dial_leases(session, now, options.lease)
         result.timed_out = sweeps.finish_timed_out(
             session, sweeps.timed_out_attempts(session, now), now
         )
-        for attempt in sweeps.lost_queued_attempts(session, now):
+        for attempt in sweeps.lost_queued_attempts(session, now, options.requeue_after):
             attempt.enqueued_at = now
             session.add(attempt)
             result.enqueue.append((attempt.id or 0, attempt.channel))

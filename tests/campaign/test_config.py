@@ -54,7 +54,7 @@ def test_windows(text: str, inside: list[time], outside: list[time]) -> None:
 
 @pytest.mark.parametrize("text", ["9-21", "25:00-26:00", "09:00-09:00", "09:60-10:00", "x"])
 def test_bad_windows(text: str) -> None:
-    with pytest.raises(ValueError, match="window|impossible|empty"):
+    with pytest.raises(ValueError, match=r"window|impossible|empty"):
         Window.parse(text)
 
 

@@ -1,0 +1,254 @@
+"""The distributed topology under faults: PostgreSQL + Redis, a scheduler process and two
+worker processes, against the simulator. One worker is killed with SIGKILL mid-campaign and
+then Redis is wiped; afterwards every contact is final, no attempt id reached the provider
+twice, no number was dialled more than its policy allows, and the rate limit held."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import pytest
+import redis
+from pydantic import SecretStr
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, func, select
+
+from dialer.campaign.config import parse_config
+from dialer.campaign.control import control_campaign
+from dialer.collector.server import CollectorServer
+from dialer.db.models import Attempt, Contact
+from dialer.embedded import wait_until_done
+from dialer.loader.load import load_contacts
+from dialer.sandbox import hook_url
+from dialer.settings import Settings
+from dialer.simulator.config import OutcomeWeights, SimulatorConfig
+from dialer.states import FINAL_CONTACT_STATUSES
+from tests.support.factories import campaign_toml, make_campaign, write_csv
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+RPS = 8
+CONTACTS = 80
+TOKEN = "test-token-123"
+
+CAMPAIGN = (
+    campaign_toml(name="dist", text="Привет {name}")
+    + f"""
+[schedule]
+window = "00:00-24:00"
+[limits]
+rps = {RPS}
+max_concurrent = 12
+[retry]
+max_attempts = 3
+busy = "1s"
+no_answer = "1s"
+unreachable = "1s"
+network = "1s"
+unknown = "1s"
+event_timeout = "12s"
+"""
+)
+
+
+def process_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIALER_")}
+    values = {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "MTT_SB_URL": settings.mtt_sb_url,
+        "MTT_API_URL": settings.mtt_api_url,
+        "MTT_LOGIN": settings.mtt_login,
+        "MTT_PASSWORD": settings.mtt_password.get_secret_value(),
+        "MTT_SIP_ID": settings.mtt_sip_id,
+        "MTT_INFORMER_METHOD": settings.mtt_informer_method,
+        "WEBHOOK_TOKEN": TOKEN,
+        "HTTP_READ_TIMEOUT": "3",
+        "DIAL_LEASE_SECONDS": "8",
+        "REQUEUE_AFTER_SECONDS": "3",
+        "SANDBOX": "true",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.update({f"DIALER_{k}": v for k, v in values.items()})
+    return env
+
+
+class Processes:
+    """``dialer`` subprocesses with their output in log files; all stopped at teardown."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env, self.logs = env, logs
+        self.running: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
+
+    def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        handle = (self.logs / f"{name}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dialer", *args],
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+        self.running.append((process, handle))
+        return process
+
+    def stop_all(self) -> None:
+        for process, _ in self.running:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process, handle in self.running:
+            try:
+                process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            handle.close()
+
+
+@dataclass
+class Cluster:
+    settings: Settings
+    engine: Engine
+    sim_url: str
+    processes: Processes
+    tmp: Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise TimeoutError(url)
+
+
+@pytest.fixture
+def cluster(pg_engine: Engine, pg_url: str, redis_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    base = Settings(database_url=pg_url, redis_url=redis_url, webhook_token=SecretStr(TOKEN))
+    collector = CollectorServer(base, pg_engine)
+    collector_url = collector.start()
+    # The simulator runs in its own process, like MTT: its clock and its rate measurements
+    # must not share a GIL with the collector in this test process.
+    sim = SimulatorConfig(
+        speed=10,
+        seed=3,
+        listen_seconds=(5, 20),
+        call_webhook_url=hook_url(collector_url, TOKEN, "call"),
+        outcome_weights=OutcomeWeights(
+            answered=1, busy=0, no_answer=0, absent=0, unallocated=0, network=0
+        ),
+    )
+    sim_file = tmp_path / "simulator.json"
+    sim_file.write_text(
+        json.dumps(
+            sim.model_dump(mode="json") | {"password": "sim-password", "token": "sim-token"}
+        ),
+        encoding="utf-8",
+    )
+    port = free_port()
+    sim_url = f"http://127.0.0.1:{port}"
+    settings = base.model_copy(
+        update={
+            "mtt_sb_url": f"{sim_url}/v1/sb",
+            "mtt_api_url": f"{sim_url}/index.php",
+            "mtt_login": sim.login,
+            "mtt_password": SecretStr("sim-password"),
+            "mtt_sip_id": sim.sip_id,
+            "mtt_informer_method": sim.informer_method,
+            "sandbox": True,
+        }
+    )
+    processes = Processes(process_env(settings), tmp_path)
+    try:
+        processes.spawn("simulator", "simulator", "--port", str(port), "--config", str(sim_file))
+        wait_for(f"{sim_url}/_sim/stats")
+        yield Cluster(settings, pg_engine, sim_url, processes, tmp_path)
+    finally:
+        processes.stop_all()
+        collector.stop()
+
+
+def start_campaign(cluster: Cluster) -> list[str]:
+    config = parse_config(CAMPAIGN)
+    make_campaign(cluster.engine, config)
+    numbers = [f"7916{i:07d}" for i in range(1, CONTACTS + 1)]
+    rows = "name,phone\n" + "".join(f"n{i},{n}\n" for i, n in enumerate(numbers))
+    load_contacts(cluster.engine, "dist", write_csv(cluster.tmp / "c.csv", rows))
+    control_campaign(cluster.settings, cluster.engine, "dist", "start")
+    return numbers
+
+
+def live_dials(engine: Engine) -> int:
+    with Session(engine) as session:
+        return int(session.exec(select(func.count()).select_from(Attempt)).one())
+
+
+def assert_every_number_called_once(cluster: Cluster, numbers: list[str]) -> dict[str, Any]:
+    stats: dict[str, Any] = httpx.get(f"{cluster.sim_url}/_sim/stats").json()
+    with Session(cluster.engine) as session:
+        contacts = session.exec(select(Contact)).all()
+        attempts = session.exec(select(Attempt)).all()
+    assert len(contacts) == CONTACTS
+    assert all(c.status in FINAL_CONTACT_STATUSES for c in contacts)
+    assert not stats["reused_mess_ids"]
+    # Every number answers in this run, so the policy allows exactly one call each; a dial
+    # whose worker died before sending never reached MTT, and its retry is the only call.
+    assert max(stats["calls_by_number"].values()) == 1
+    assert set(stats["calls_by_number"]) == set(numbers)
+    assert all(c.status == "reached" for c in contacts)
+    assert len({a.id for a in attempts if a.provider_id}) == CONTACTS
+    return stats
+
+
+@pytest.mark.timeout(300)
+def test_kill_a_worker_and_wipe_redis_mid_campaign(cluster: Cluster) -> None:
+    numbers = start_campaign(cluster)
+    cluster.processes.spawn("scheduler", "scheduler")
+    doomed = cluster.processes.spawn("worker-a", "worker", "--threads", "8")
+    cluster.processes.spawn("worker-b", "worker", "--threads", "8")
+
+    deadline = time.monotonic() + 60
+    while live_dials(cluster.engine) < CONTACTS // 4 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(timeout=10)
+    while live_dials(cluster.engine) < CONTACTS // 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    redis.Redis.from_url(cluster.settings.redis_url or "").flushdb()
+
+    assert wait_until_done(cluster.engine, "dist", 200) == "completed"
+    stats = assert_every_number_called_once(cluster, numbers)
+    # Wiping Redis restarts the rate schedule while up to two slots are still reserved.
+    assert stats["peak_rps"] <= RPS + 3
+
+
+@pytest.mark.timeout(300)
+def test_two_worker_processes_hold_the_rate_limit(cluster: Cluster) -> None:
+    numbers = start_campaign(cluster)
+    cluster.processes.spawn("scheduler", "scheduler")
+    cluster.processes.spawn("worker-a", "worker", "--threads", "8")
+    cluster.processes.spawn("worker-b", "worker", "--threads", "8")
+    started = time.monotonic()
+    assert wait_until_done(cluster.engine, "dist", 200) == "completed"
+    stats = assert_every_number_called_once(cluster, numbers)
+    assert stats["peak_rps"] <= RPS + 1
+    assert time.monotonic() - started >= (CONTACTS - RPS - 1) / RPS
