@@ -5,7 +5,8 @@ Built per call (never at import), so tests and ``dialer run`` can hold several a
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy.engine import Engine
@@ -15,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from dialer.collector.applier import Applier
 from dialer.collector.health import health_endpoint
 from dialer.collector.hooks import WebhookReceiver
 from dialer.collector.metrics import CollectorMetrics, build_metrics, render_metrics
@@ -41,17 +43,19 @@ def create_app(
     documented shape; ``GET|POST /hooks/{token}/mtt/sms`` msapi events. Each accepted request
     is stored (deduplicated) and committed before the answer; see ``dialer.collector.hooks``
     for the status codes. ``broker_ping`` (blocking, returns reachability) joins ``/healthz``.
-    With ``apply_inline`` new events are applied right after the answer; otherwise they stay
-    ``pending`` for the scheduler's sweep.
+    With ``apply_inline`` new events are applied in the background, in batches, by one
+    applier thread; otherwise they stay ``pending`` for the scheduler's sweep.
     """
     metrics = build_metrics(engine)
+    gate = WriteGate(engine)
+    applier = Applier(engine, gate.run) if apply_inline else None
     receiver = WebhookReceiver(
         engine=engine,
         metrics=metrics,
         token=settings.webhook_token.get_secret_value(),
         max_body_bytes=settings.max_body_bytes,
-        gate=WriteGate(engine),
-        apply_inline=apply_inline,
+        gate=gate,
+        applier=applier,
     )
     routes = [
         Route("/hooks/{token}/mtt/call", receiver.endpoint("call", _POST), methods=_ANY_METHOD),
@@ -60,7 +64,14 @@ def create_app(
         Route("/healthz", health_endpoint(engine, broker_ping), methods=["GET"]),
         Route("/metrics", _metrics_endpoint(metrics), methods=["GET"]),
     ]
-    return Starlette(routes=routes)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if applier is not None:
+            await run_in_threadpool(applier.stop)
+
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def _metrics_endpoint(metrics: CollectorMetrics) -> Callable[[Request], Awaitable[Response]]:

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from dialer.collector.applier import Applier
 from dialer.collector.body import read_limited_body
 from dialer.collector.intake import Intake, take_in
 from dialer.collector.metrics import CollectorMetrics
@@ -27,7 +27,6 @@ from dialer.collector.parsing import HookRoute
 from dialer.collector.raw import raw_request_text
 from dialer.collector.tokens import token_matches
 from dialer.collector.writes import WriteGate
-from dialer.outcomes.apply import apply_events
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +37,15 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 class WebhookReceiver:
     """Everything the webhook endpoints share. ``token`` is the configured secret (empty:
     every request is refused); ``max_body_bytes`` the body limit in bytes; with
-    ``apply_inline`` the new events are applied in a background thread after the answer;
-    ``gate`` queues the database writes (SQLite)."""
+    an ``applier`` the new events are applied in the background after the answer (without
+    one they wait for the scheduler's sweep); ``gate`` queues the database writes (SQLite)."""
 
     engine: Engine
     metrics: CollectorMetrics
     token: str
     max_body_bytes: int
     gate: WriteGate
-    apply_inline: bool = True
+    applier: Applier | None = None
 
     def endpoint(self, route: HookRoute, methods: frozenset[str]) -> Endpoint:
         """The Starlette endpoint for one webhook route accepting ``methods``."""
@@ -112,27 +111,12 @@ class WebhookReceiver:
             self.metrics.events.labels(route, kind).inc()
         if intake.duplicates:
             self.metrics.duplicates.labels(route).inc(intake.duplicates)
-        background = None
-        if self.apply_inline and intake.event_ids:
-            background = BackgroundTask(
-                self.gate.run, _apply_quietly, self.engine, intake.event_ids, now
-            )
+        if self.applier is not None and intake.event_ids:
+            self.applier.submit(intake.event_ids)
         return JSONResponse(
-            {"ok": True, "stored": len(intake.event_ids), "duplicates": intake.duplicates},
-            background=background,
+            {"ok": True, "stored": len(intake.event_ids), "duplicates": intake.duplicates}
         )
 
 
 def _error(status_code: int, reason: str) -> JSONResponse:
     return JSONResponse({"ok": False, "error": reason}, status_code=status_code)
-
-
-def _apply_quietly(engine: Engine, event_ids: tuple[int, ...], now: datetime) -> None:
-    """Apply right after the answer (runs in a worker thread). Whatever fails here stays
-    ``pending`` in the inbox and the scheduler's sweep applies it later."""
-    try:
-        apply_events(engine, event_ids, now)
-    except Exception:
-        log.warning(
-            "inline apply of %d events failed; left for the sweep", len(event_ids), exc_info=True
-        )

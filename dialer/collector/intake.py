@@ -84,10 +84,10 @@ def store_events(
     ids: list[int] = []
     kinds: list[str] = []
     duplicates = 0
-    with session_scope(engine) as session:
+    with engine.begin() as connection:
         for event in events:
             event_id, is_new = store_event(
-                session, route=route, raw=raw, event=event, dedupe_key=dedupe_key(event), now=now
+                connection, route=route, raw=raw, event=event, dedupe_key=dedupe_key(event), now=now
             )
             if is_new and event_id is not None:
                 ids.append(event_id)

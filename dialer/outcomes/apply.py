@@ -135,23 +135,42 @@ def _apply_ivr_detail(
             add_to_dnc(session, [attempt.number], source="ivr", reason="opt-out digit", now=now)
 
 
-def apply_events(engine: Engine, event_ids: Iterable[int], now: datetime) -> dict[str, int]:
-    """Apply stored events one transaction each. Returns counts by resulting status.
+def _apply_one(session: Session, event_id: int, now: datetime) -> str | None:
+    row = session.get(ProviderEvent, event_id, with_for_update=True)
+    if row is None or row.status != "pending" or row.payload_json is None:
+        return None
+    status = apply_event(session, event_from_json(row.payload_json), now)
+    row.status = status
+    row.applied_at = now if status == "applied" else None
+    session.add(row)
+    return status
 
-    A database hiccup leaves the event ``pending`` (the scheduler sweeps it again); any other
-    failure marks it ``error`` with the message, so one poison event cannot block the rest.
+
+def apply_events(engine: Engine, event_ids: Iterable[int], now: datetime) -> dict[str, int]:
+    """Apply stored events. Returns counts by resulting status.
+
+    A batch is applied in one transaction; if anything in it fails, it is rolled back and
+    applied again one transaction per event, so one poison event cannot block the rest. A
+    database hiccup leaves an event ``pending`` (the scheduler sweeps it again); any other
+    failure marks it ``error`` with the message.
     """
+    ids = list(event_ids)
     counts: dict[str, int] = {}
-    for event_id in event_ids:
+    if len(ids) > 1:
         try:
             with session_scope(engine) as session:
-                row = session.get(ProviderEvent, event_id, with_for_update=True)
-                if row is None or row.status not in ("pending",) or row.payload_json is None:
-                    continue
-                status = apply_event(session, event_from_json(row.payload_json), now)
-                row.status = status
-                row.applied_at = now if status == "applied" else None
-                session.add(row)
+                for event_id in ids:
+                    status = _apply_one(session, event_id, now)
+                    if status is not None:
+                        counts[status] = counts.get(status, 0) + 1
+            return counts
+        except Exception:
+            log.info("batch of %d events failed; applying one by one", len(ids), exc_info=True)
+            counts = {}
+    for event_id in ids:
+        try:
+            with session_scope(engine) as session:
+                status = _apply_one(session, event_id, now) or "skipped"
         except OperationalError:
             log.warning("event %s left pending: database busy", event_id, exc_info=True)
             status = "pending"
@@ -163,5 +182,6 @@ def apply_events(engine: Engine, event_ids: Iterable[int], now: datetime) -> dic
                     row.status, row.error = "error", f"{type(exc).__name__}: {exc}"[:500]
                     session.add(row)
             status = "error"
-        counts[status] = counts.get(status, 0) + 1
+        if status != "skipped":
+            counts[status] = counts.get(status, 0) + 1
     return counts

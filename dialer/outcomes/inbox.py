@@ -6,8 +6,10 @@ import dataclasses
 import json
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, SQLModel, col, select
 
 from dialer.db.models import ProviderEvent
 from dialer.providers.base import NormalizedEvent
@@ -31,8 +33,13 @@ def event_from_json(payload: str) -> NormalizedEvent:
     return NormalizedEvent(**data)
 
 
+def inbox_table() -> Table:
+    table = SQLModel.metadata.tables["events"]
+    return table
+
+
 def store_event(
-    session: Session,
+    session: Session | Connection,
     *,
     route: str,
     raw: str,
@@ -41,30 +48,36 @@ def store_event(
     error: str | None = None,
     now: datetime,
 ) -> tuple[int | None, bool]:
-    """Insert one received request. Returns ``(event_id, is_new)``; an exact redelivery
-    (same dedupe key) is not stored again and returns ``(None, False)``.
+    """Insert one received request's event. Returns ``(event_id, is_new)``; an exact
+    redelivery (same dedupe key) is not stored again and returns ``(None, False)``.
 
-    Commits (in a savepoint) so the caller may answer 2xx only once this returns.
+    One ``INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING id``: only a clash on the
+    dedupe key counts as a duplicate; any other integrity error propagates. The caller
+    commits, and answers 2xx only after that.
     """
-    row = ProviderEvent(
-        route=route,
-        raw=raw,
-        received_at=now,
-        dedupe_key=dedupe_key,
-        status="pending" if event is not None else "invalid",
-        kind=event.kind.value if event else None,
-        attempt_id=event.attempt_id if event else None,
-        provider_id=event.provider_id if event else None,
-        payload_json=event_to_json(event) if event else None,
-        error=error[:500] if error else None,
+    values = {
+        "route": route,
+        "raw": raw,
+        "received_at": now,
+        "dedupe_key": dedupe_key,
+        "status": "pending" if event is not None else "invalid",
+        "kind": event.kind.value if event else None,
+        "attempt_id": event.attempt_id if event else None,
+        "provider_id": event.provider_id if event else None,
+        "payload_json": event_to_json(event) if event else None,
+        "error": error[:500] if error else None,
+    }
+    table = inbox_table()
+    dialect = session.dialect if isinstance(session, Connection) else session.get_bind().dialect
+    insert = sqlite_insert if dialect.name == "sqlite" else pg_insert
+    statement = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.id)
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        return None, False
-    return row.id, True
+    event_id = session.execute(statement).scalar()
+    return (int(event_id), True) if event_id is not None else (None, False)
 
 
 def pending_event_ids(session: Session, *, older_than: datetime, limit: int = 500) -> list[int]:
