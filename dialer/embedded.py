@@ -78,6 +78,7 @@ def embedded_stack(
     from dialer.dispatch.broker import build_broker, make_enqueue
     from dialer.dispatch.runtime import close_runtime_on_worker_loop, set_runtime
     from dialer.dispatch.worker import start_worker
+    from dialer.outcomes.reconcile import build_reconciler
     from dialer.sandbox import hook_url, start_sandbox
     from dialer.scheduler.loop import run_scheduler
     from dialer.scheduler.tick import tick_options
@@ -113,7 +114,7 @@ def embedded_stack(
         scheduler = threading.Thread(
             target=run_scheduler,
             args=(engine, make_enqueue(broker), stop),
-            kwargs={"options": tick_options(settings)},
+            kwargs={"options": tick_options(settings), "reconcile": build_reconciler(settings)},
             name="scheduler",
             daemon=True,
         )

@@ -22,6 +22,7 @@ def scheduler(app: App) -> None:
     import threading
 
     from dialer.dispatch.broker import build_broker, make_enqueue
+    from dialer.outcomes.reconcile import build_reconciler
     from dialer.scheduler.loop import run_scheduler
     from dialer.scheduler.tick import tick_options
 
@@ -32,7 +33,13 @@ def scheduler(app: App) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     broker = build_broker(app.settings)
-    run_scheduler(app.engine, make_enqueue(broker), stop, options=tick_options(app.settings))
+    run_scheduler(
+        app.engine,
+        make_enqueue(broker),
+        stop,
+        options=tick_options(app.settings),
+        reconcile=build_reconciler(app.settings),
+    )
 
 
 @click.command()

@@ -9,11 +9,14 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
 from dialer.db.types import utcnow
 from dialer.dispatch.runtime import Enqueue
 from dialer.outcomes.apply import apply_events
 from dialer.outcomes.orphans import match_orphans
+from dialer.outcomes.reconcile import Reconciler
+from dialer.scheduler.sweeps import timed_out_candidates
 from dialer.scheduler.tick import DEFAULT_OPTIONS, TickOptions, TickResult, schedule_tick
 
 log = logging.getLogger(__name__)
@@ -24,10 +27,23 @@ ORPHAN_SWEEP_TICKS = 20
 
 
 def run_tick(
-    engine: Engine, enqueue: Enqueue, now: datetime, options: TickOptions = DEFAULT_OPTIONS
+    engine: Engine,
+    enqueue: Enqueue,
+    now: datetime,
+    options: TickOptions = DEFAULT_OPTIONS,
+    reconcile: Reconciler | None = None,
 ) -> TickResult:
-    """One tick, then send its messages (after the commit) and apply stale pending events."""
-    result = schedule_tick(engine, now, options)
+    """One tick, then send its messages (after the commit) and apply stale pending events.
+
+    Attempts past their event timeout are first looked up in MTT's call history (outside
+    any transaction: it is a network call)."""
+    reconciled = {}
+    if reconcile is not None:
+        with Session(engine) as session:
+            candidates = timed_out_candidates(session, now)
+        if candidates:
+            reconciled = reconcile(candidates)
+    result = schedule_tick(engine, now, options, reconciled)
     for attempt_id, channel in result.enqueue:
         enqueue(attempt_id, channel, 0)
     if result.pending_events:
@@ -45,13 +61,14 @@ def run_scheduler(
     interval: float = TICK_SECONDS,
     clock: Callable[[], datetime] = utcnow,
     options: TickOptions = DEFAULT_OPTIONS,
+    reconcile: Reconciler | None = None,
 ) -> None:
     """Tick until ``stop`` is set. A database hiccup is logged and retried next tick."""
     ticks = 0
     while not stop.is_set():
         try:
             now = clock()
-            run_tick(engine, enqueue, now, options)
+            run_tick(engine, enqueue, now, options, reconcile)
             ticks += 1
             if ticks % ORPHAN_SWEEP_TICKS == 0:
                 match_orphans(engine, now=now)

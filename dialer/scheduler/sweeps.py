@@ -6,14 +6,17 @@ database and put right.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from dialer.campaign.store import config_of
-from dialer.db.models import Attempt, Campaign
+from dialer.db.models import Attempt, Campaign, Contact
 from dialer.outcomes.finish import finish_attempt
+from dialer.outcomes.reconcile import Candidate, Reconciled
+from dialer.policy.classify import classify_call
 from dialer.states import AttemptStatus, Outcome
 
 DIAL_LEASE = timedelta(seconds=90)
@@ -39,7 +42,7 @@ def expire_dial_leases(session: Session, now: datetime, lease: timedelta = DIAL_
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def timed_out_attempts(session: Session, now: datetime) -> list[Attempt]:
+def timed_out_attempts(session: Session, now: datetime, *, lock: bool = True) -> list[Attempt]:
     """Live, sent attempts with no final event after their campaign's ``event_timeout``."""
     stale: list[Attempt] = []
     campaigns = session.exec(
@@ -54,26 +57,49 @@ def timed_out_attempts(session: Session, now: datetime) -> list[Attempt]:
     for campaign in campaigns:
         timeout = config_of(campaign).retry.event_timeout
         started = func.coalesce(Attempt.submitted_at, Attempt.dialing_at)
-        stale.extend(
-            session.exec(
-                select(Attempt)
-                .where(
-                    Attempt.campaign_id == campaign.id,
-                    col(Attempt.status).in_([AttemptStatus.SUBMITTED, AttemptStatus.UNKNOWN]),
-                    started < now - timeout,
-                )
-                .with_for_update(skip_locked=True)
-            ).all()
+        query = select(Attempt).where(
+            Attempt.campaign_id == campaign.id,
+            col(Attempt.status).in_([AttemptStatus.SUBMITTED, AttemptStatus.UNKNOWN]),
+            started < now - timeout,
         )
+        if lock:
+            query = query.with_for_update(skip_locked=True)
+        stale.extend(session.exec(query).all())
     return stale
 
 
-def finish_timed_out(session: Session, attempts: list[Attempt], now: datetime) -> int:
-    """No final event in time: the attempt's outcome is ``unknown`` (its slot is freed)."""
+def timed_out_candidates(session: Session, now: datetime) -> list[Candidate]:
+    """The timed-out call attempts, for a call-history lookup before they are written off."""
+    return [
+        Candidate(attempt.id or 0, attempt.number, attempt.dialing_at or now)
+        for attempt in timed_out_attempts(session, now, lock=False)
+        if attempt.channel != "sms"
+    ]
+
+
+def finish_timed_out(
+    session: Session,
+    attempts: list[Attempt],
+    now: datetime,
+    reconciled: Mapping[int, Reconciled] | None = None,
+) -> int:
+    """No final event in time. If MTT's call history knows the call, its cause and duration
+    settle the attempt; otherwise the outcome is ``unknown``. Either way the slot is freed."""
     done = 0
     for attempt in attempts:
-        error = attempt.error or "no final event within event_timeout"
-        if finish_attempt(session, attempt, Outcome.UNKNOWN, now=now, error=error):
+        found = (reconciled or {}).get(attempt.id or 0)
+        if found is not None:
+            attempt.cause, attempt.duration = found.cause, found.duration
+            outcome = classify_call(found.cause, found.duration)
+            error = "no final event; settled from getCallHistory"
+            contact = session.get(Contact, attempt.contact_id)
+            if contact is not None and contact.last_attempt_id == attempt.id:
+                contact.last_cause, contact.duration = found.cause, found.duration
+                session.add(contact)
+        else:
+            outcome = Outcome.UNKNOWN
+            error = attempt.error or "no final event within event_timeout"
+        if finish_attempt(session, attempt, outcome, now=now, error=error):
             done += 1
     return done
 

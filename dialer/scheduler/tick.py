@@ -11,6 +11,7 @@ advisory lock makes the tick single-writer on PostgreSQL and due rows are read w
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,6 +27,7 @@ from dialer.dispatch.gates import check_gates
 from dialer.dnc import dnc_numbers_among
 from dialer.outcomes.finish import contact_zones
 from dialer.outcomes.inbox import pending_event_ids
+from dialer.outcomes.reconcile import Reconciled
 from dialer.scheduler import sweeps
 from dialer.settings import Settings
 from dialer.states import (
@@ -73,7 +75,10 @@ def tick_options(settings: Settings) -> TickOptions:
 
 
 def schedule_tick(
-    engine: Engine, now: datetime, options: TickOptions = DEFAULT_OPTIONS
+    engine: Engine,
+    now: datetime,
+    options: TickOptions = DEFAULT_OPTIONS,
+    reconciled: Mapping[int, Reconciled] | None = None,
 ) -> TickResult:
     """Run one tick in one transaction. The caller enqueues ``result.enqueue`` afterwards
     (never before the commit) and applies ``result.pending_events``."""
@@ -85,7 +90,7 @@ def schedule_tick(
             session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SCHEDULER_LOCK_KEY})
         result.leases_expired = sweeps.expire_dial_leases(session, now, options.lease)
         result.timed_out = sweeps.finish_timed_out(
-            session, sweeps.timed_out_attempts(session, now), now
+            session, sweeps.timed_out_attempts(session, now), now, reconciled
         )
         for attempt in sweeps.lost_queued_attempts(session, now, options.requeue_after):
             attempt.enqueued_at = now

@@ -252,3 +252,40 @@ def deadline_check(engine: Engine, phone: str, timeout: float = 15) -> None:
             return
         time.sleep(0.2)
     pytest.fail(f"{phone} was not opted out by its STOP reply")
+
+
+@pytest.mark.timeout(180)
+def test_lost_events_are_settled_from_call_history(sqlite_engine: Engine, tmp_path: Path) -> None:
+    """Every webhook is dropped: after the event timeout the scheduler asks getCallHistory,
+    which knows how each call ended."""
+    numbers = {
+        "79160000021": {
+            "override": Override(outcome="answered", listen_seconds=9),
+            "expect": {
+                "status": "reached",
+                "outcome": "answered",
+                "last_cause": "16",
+                "attempts": "1",
+            },
+        },
+        "79160000022": {
+            "override": Override(outcome="busy"),
+            "expect": {"outcome": "busy", "last_cause": "17"},
+        },
+    }
+    toml = campaign_toml(name="lost", text="Привет {name}") + FAST_RETRY.replace(
+        'event_timeout = "30s"', 'event_timeout = "3s"'
+    ).replace("max_attempts = 3", "max_attempts = 1")
+    rows = "name,phone\n" + "".join(f"n{i},{n}\n" for i, n in enumerate(numbers))
+    sim = simulator(numbers, faults={"drop_rate": 1.0})
+    stats, state = run_campaign(sqlite_engine, tmp_path, toml, rows, sim)
+
+    assert state == "completed"
+    assert stats["webhooks_dropped"] >= 4
+    result = exported(sqlite_engine, "lost", tmp_path)
+    for number, spec in numbers.items():
+        for key, value in spec["expect"].items():
+            assert result[number][key] == value, (number, key, result[number])
+    with Session(sqlite_engine) as session:
+        errors = {a.error for a in session.exec(select(Attempt)).all()}
+    assert errors == {"no final event; settled from getCallHistory"}
