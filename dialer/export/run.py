@@ -11,7 +11,7 @@ from dialer.db.engine import session_scope
 from dialer.errors import UserError
 from dialer.export.attempts import attempt_table
 from dialer.export.contacts import contact_table
-from dialer.export.writers import write_csv
+from dialer.export.writers import write_csv, write_parquet, write_xlsx
 
 
 def export_campaign(
@@ -26,9 +26,11 @@ def export_campaign(
     )
     if not output.parent.exists():
         raise UserError(f"{output}: directory {output.parent} does not exist")
-    if fmt != "csv":
-        raise UserError(f"--format {fmt}: not available in this build; use csv")
     try:
+        if fmt == "xlsx":
+            return write_xlsx(output, table.columns, table.rows)
+        if fmt == "parquet":
+            return write_parquet(output, table.columns, table.rows)
         return write_csv(output, table.columns, table.rows, excel=excel)
     except PermissionError:
         raise UserError(f"{output}: permission denied") from None

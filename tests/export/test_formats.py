@@ -1,0 +1,96 @@
+"""Exports in every format hold the same rows; nothing a spreadsheet would evaluate."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy.engine import Engine
+
+from dialer.db.engine import session_scope
+from dialer.dnc import add_to_dnc
+from dialer.export.cells import escape_formula
+from dialer.export.run import export_campaign
+from dialer.loader.load import load_contacts
+from tests.support.factories import make_campaign, make_config, write_csv
+
+ROWS = (
+    "name,phone,note\n"
+    "=cmd|' /C calc'!A0,79161234567,+1 sure\n"
+    "@SUM(1+1),89161234568,-2\n"
+    'Анна,+7 916 123-45-69,"\ttab"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "escaped"),
+    [
+        ("=1+2", "'=1+2"),
+        ("+7916", "'+7916"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("\nx", "'\nx"),
+        ("Анна", "Анна"),
+        ("79161234567", "79161234567"),
+    ],
+)
+def test_formula_escaping(value: str, escaped: str) -> None:
+    assert escape_formula(value) == escaped
+
+
+@pytest.fixture
+def campaign(sqlite_engine: Engine, tmp_path: Path) -> Engine:
+    make_campaign(sqlite_engine, make_config(text="Hi {name}"))
+    load_contacts(sqlite_engine, "test", write_csv(tmp_path / "c.csv", ROWS))
+    with session_scope(sqlite_engine) as session:
+        add_to_dnc(session, ["79161234569"], source="cli")
+    return sqlite_engine
+
+
+def test_csv_xlsx_and_parquet_hold_the_same_rows(campaign: Engine, tmp_path: Path) -> None:
+    export_campaign(campaign, "test", tmp_path / "c.csv", fmt="csv", level="contacts")
+    export_campaign(campaign, "test", tmp_path / "c.xlsx", fmt="xlsx", level="contacts")
+    export_campaign(campaign, "test", tmp_path / "c.parquet", fmt="parquet", level="contacts")
+
+    with (tmp_path / "c.csv").open(encoding="utf-8-sig", newline="") as handle:
+        from_csv = list(csv.DictReader(handle))
+    sheet = load_workbook(tmp_path / "c.xlsx", read_only=True).active
+    assert sheet is not None
+    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    from_xlsx = [dict(zip(values[0], row, strict=True)) for row in values[1:]]
+    from_parquet = pq.read_table(tmp_path / "c.parquet").to_pylist()
+
+    phones = ["79161234567", "79161234568", "79161234569"]
+    assert [r["phone"] for r in from_csv] == phones
+    assert [r["phone"] for r in from_xlsx] == phones  # digits as text, not numbers
+    assert [r["phone"] for r in from_parquet] == phones
+    assert [r["status"] for r in from_parquet] == ["pending", "pending", "opted_out"]
+    assert [r["status"] for r in from_xlsx] == [r["status"] for r in from_csv]
+    # User text that a spreadsheet would evaluate is defused in CSV and XLSX...
+    assert from_csv[0]["name"] == "'=cmd|' /C calc'!A0"
+    assert from_xlsx[1]["name"] == "'@SUM(1+1)"
+    assert from_csv[0]["note"] == "'+1 sure"
+    assert from_csv[2]["note"] == "'\ttab"
+    # ...and kept verbatim in Parquet, which nothing evaluates.
+    assert from_parquet[0]["name"] == "=cmd|' /C calc'!A0"
+    schema = pq.read_schema(tmp_path / "c.parquet")
+    assert str(schema.field("attempts").type) == "int64"
+    assert str(schema.field("last_attempt_at").type) == "timestamp[us, tz=UTC]"
+
+
+def test_excel_flavoured_csv_uses_semicolons(campaign: Engine, tmp_path: Path) -> None:
+    export_campaign(campaign, "test", tmp_path / "e.csv", fmt="csv", level="contacts", excel=True)
+    header = (tmp_path / "e.csv").read_text("utf-8-sig").splitlines()[0]
+    assert header.startswith("campaign;phone;status;outcome;attempts")
+
+
+def test_attempt_level_export_in_every_format(campaign: Engine, tmp_path: Path) -> None:
+    for fmt in ("csv", "xlsx", "parquet"):
+        rows = export_campaign(campaign, "test", tmp_path / f"a.{fmt}", fmt=fmt, level="attempts")
+        assert rows == 0  # nothing dialled yet; the files still open with their header
+    assert pq.read_table(tmp_path / "a.parquet").num_rows == 0
