@@ -132,7 +132,11 @@ async def dial_attempt(rt: Runtime, attempt_id: int) -> DialResult:
     # spacing the limiter granted (a database round trip in between would add jitter). The
     # wait is short: the scheduler keeps only a few seconds of work queued, well inside the
     # dial lease.
+    rt.states.watch(claimed.campaign_id, claimed.campaign_state)
     await rt.limiter.acquire(account_key(claimed.channel, rt.settings), claimed.config.limits.rps)
+    if not rt.states.running(claimed.campaign_id):
+        await asyncio.to_thread(_release_claimed, rt, claimed.attempt_id)
+        return DialResult.GATED
     try:
         submitted = await _send(rt, claimed)
     except ProviderError as exc:
@@ -145,6 +149,20 @@ async def _send(rt: Runtime, ctx: store.DialContext) -> Submitted:
     if ctx.channel == "sms":
         return await rt.sms_provider.send_sms(build_sms_request(ctx))
     return await rt.call_provider.place_call(build_call_request(ctx, rt.settings))
+
+
+def _release_claimed(rt: Runtime, attempt_id: int) -> None:
+    """The campaign was paused or cancelled while this attempt waited for its rate token."""
+    now = rt.clock()
+    with session_scope(rt.engine) as session:
+        store.release_undialled(
+            session,
+            attempt_id,
+            reason="campaign not running",
+            retry_at=now,
+            final_status=None,
+            now=now,
+        )
 
 
 def _record_submitted(rt: Runtime, attempt_id: int, submitted: Submitted) -> None:

@@ -13,7 +13,7 @@ from dialer.campaign.config import CampaignConfig
 from dialer.campaign.store import config_of
 from dialer.db.models import Attempt, Campaign, Contact, DncEntry
 from dialer.outcomes.finish import contact_zones, finish_attempt
-from dialer.states import AttemptStatus, ContactStatus, Outcome
+from dialer.states import AttemptStatus, CampaignState, ContactStatus, Outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +106,20 @@ def release_undialled(
             contact.next_attempt_at = None
             if final_status == ContactStatus.OPTED_OUT:
                 contact.outcome = Outcome.OPTED_OUT.value
+        elif _campaign_cancelled(session, attempt.campaign_id):
+            contact.status = ContactStatus.CANCELLED.value
+            contact.reason = "campaign cancelled"
+            contact.next_attempt_at = None
         else:
             waiting = ContactStatus.RETRY_WAIT if contact.budget_used else ContactStatus.PENDING
             contact.status = waiting.value
             contact.next_attempt_at = retry_at or now
     session.add_all([attempt, contact])
+
+
+def _campaign_cancelled(session: Session, campaign_id: int) -> bool:
+    campaign = session.get(Campaign, campaign_id)
+    return campaign is not None and campaign.state == CampaignState.CANCELLED
 
 
 def record_submitted(session: Session, attempt_id: int, provider_id: str, now: datetime) -> None:

@@ -4,6 +4,7 @@ collector, outcome engine) against the built-in MTT simulator, on SQLite and Pos
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 from typing import Any
 
@@ -148,9 +149,12 @@ def test_ivr_campaign_ends_right_for_every_contact(engine: Engine, tmp_path: Pat
         campaign_toml(name="ivr", channel="ivr", text="Заказ {name} готов", extra="") + FAST_RETRY
     )
     rows = "name,phone\n" + "".join(f"n{i},{n}\n" for i, n in enumerate(IVR_NUMBERS))
-    stats, state = run_campaign(engine, tmp_path, toml, rows, simulator(IVR_NUMBERS))
+    # Every webhook may come twice and a call's events in any order.
+    faults = {"duplicate_rate": 0.5, "reorder_rate": 0.5}
+    stats, state = run_campaign(engine, tmp_path, toml, rows, simulator(IVR_NUMBERS, faults=faults))
 
     assert state == "completed"
+    assert stats["webhooks_duplicated"] > 0
     result = exported(engine, "ivr", tmp_path)
     for number, spec in IVR_NUMBERS.items():
         row = result[number]
@@ -289,3 +293,49 @@ def test_lost_events_are_settled_from_call_history(sqlite_engine: Engine, tmp_pa
     with Session(sqlite_engine) as session:
         errors = {a.error for a in session.exec(select(Attempt)).all()}
     assert errors == {"no final event; settled from getCallHistory"}
+
+
+@pytest.mark.timeout(180)
+def test_pause_resume_and_cancel_act_within_a_second(sqlite_engine: Engine, tmp_path: Path) -> None:
+    numbers = [f"7916555{i:04d}" for i in range(30)]
+    toml = campaign_toml(name="ctl", text="Привет {name}") + FAST_RETRY.replace(
+        "rps = 20", "rps = 4"
+    )
+    make_campaign(sqlite_engine, parse_config(toml))
+    rows = "name,phone\n" + "".join(f"n{i},{n}\n" for i, n in enumerate(numbers))
+    load_contacts(sqlite_engine, "ctl", write_csv(tmp_path / "c.csv", rows))
+    sim = SimulatorConfig(speed=200, seed=2, allow_http_notify=True)
+
+    def calls(base: str) -> int:
+        return int(httpx.get(f"{base}/_sim/stats").json()["calls_accepted"])
+
+    with embedded_stack(Settings(sandbox=True), sqlite_engine, simulator=sim) as stack:
+        assert stack.simulator is not None
+        base = stack.simulator.base_url or ""
+        control_campaign(stack.settings, sqlite_engine, "ctl", "start")
+        while calls(base) < 4:
+            time.sleep(0.05)
+        control_campaign(stack.settings, sqlite_engine, "ctl", "pause")
+        time.sleep(1.0)
+        paused_at = calls(base)
+        time.sleep(2.5)
+        assert calls(base) == paused_at  # 2.5 s at 4 rps would have been 10 more calls
+        assert paused_at < len(numbers)
+
+        control_campaign(stack.settings, sqlite_engine, "ctl", "resume")
+        time.sleep(1.5)
+        assert calls(base) > paused_at
+
+        control_campaign(stack.settings, sqlite_engine, "ctl", "cancel")
+        time.sleep(1.0)
+        cancelled_at = calls(base)
+        time.sleep(2.0)
+        assert calls(base) == cancelled_at
+        assert wait_until_done(sqlite_engine, "ctl", 30) == "cancelled"
+    with Session(sqlite_engine) as session:
+        contacts = session.exec(select(Contact)).all()
+    statuses = {c.status for c in contacts}
+    assert "cancelled" in statuses
+    # Calls in flight at the cancel finish with their outcome; nothing waits any more.
+    assert statuses <= {"cancelled", "reached", "not_reached", "invalid", "in_progress"}
+    assert sum(c.status == "cancelled" for c in contacts) >= len(numbers) - cancelled_at
