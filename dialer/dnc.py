@@ -7,10 +7,11 @@ store the number as ``suppressed``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import JSON, String, bindparam, cast, func, update
 from sqlmodel import Session, col, select
 
 from dialer.db.models import Attempt, Contact, DncEntry
@@ -82,11 +83,20 @@ def opt_out_contacts(session: Session, phones: list[str], *, reason: str, now: d
 
 
 def dnc_numbers_among(session: Session, phones: list[str]) -> set[str]:
-    """The subset of ``phones`` that is on the DNC list (one query)."""
+    """The subset of ``phones`` that is on the DNC list (one query, an index lookup each).
+
+    The numbers go as one JSON array parameter, not one bound parameter each: a loader batch
+    of 20,000 would cost SQLAlchemy about 2 microseconds per number to compile (and the
+    driver as much to send) and could pass SQLite's limit on parameters."""
     if not phones:
         return set()
-    rows = session.exec(select(DncEntry.phone).where(col(DncEntry.phone).in_(phones))).all()
-    return set(rows)
+    given = bindparam("phones", json.dumps(phones), type_=String)
+    if session.get_bind().dialect.name == "sqlite":
+        elements = func.json_each(given)
+    else:
+        elements = func.json_array_elements_text(cast(given, JSON))
+    listed = col(DncEntry.phone).in_(select(elements.table_valued("value").c.value))
+    return set(session.exec(select(DncEntry.phone).where(listed)).all())
 
 
 def list_dnc(session: Session) -> list[DncEntry]:

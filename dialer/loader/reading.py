@@ -173,21 +173,11 @@ class CsvSource:
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         """Records after the header; one pass only (the file is read as it goes)."""
-        width = len(self.header)
-        for line_no, values in self._read_records():
-            size = len(values)
-            if size < width:
-                values += [""] * (width - size)
-            elif size > width:
-                if "".join(values[width:]).strip():
-                    self.rows_with_extra_values += 1
-                    if self.first_extra_values_line is None:
-                        self.first_extra_values_line = line_no
-                del values[width:]
-            yield line_no, values
+        return self._read_records(len(self.header))
 
-    def _read_records(self) -> Iterator[tuple[int, list[str]]]:
-        """Non-blank records with the physical line each starts on."""
+    def _read_records(self, width: int | None = None) -> Iterator[tuple[int, list[str]]]:
+        """Non-blank records with the physical line each starts on; with ``width``, padded or
+        cut to it (one generator for both: this runs once per row)."""
         reader = self._reader
         skipped = self._skipped_lines
         line_no = skipped + reader.line_num + 1
@@ -195,6 +185,8 @@ class CsvSource:
             for values in reader:
                 # Blank: no fields, or all empty or whitespace (checked cheaply first).
                 if values and (values[0].strip() or "".join(values).strip()):
+                    if width is not None and len(values) != width:
+                        self._fit(line_no, values, width)
                     yield line_no, values
                 line_no = skipped + reader.line_num + 1
         except csv.Error as error:
@@ -203,6 +195,17 @@ class CsvSource:
             raise InputFileError(
                 f"{self.path}: not valid {self.encoding} near line {line_no} ({error.reason})"
             ) from None
+
+    def _fit(self, line_no: int, values: list[str], width: int) -> None:
+        size = len(values)
+        if size < width:
+            values += [""] * (width - size)
+        elif size > width:
+            if "".join(values[width:]).strip():
+                self.rows_with_extra_values += 1
+                if self.first_extra_values_line is None:
+                    self.first_extra_values_line = line_no
+            del values[width:]
 
     def close(self) -> None:
         self._text.close()

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import csv
+import json
+import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -13,7 +17,7 @@ from dialer.db.engine import session_scope
 from dialer.db.models import Contact
 from dialer.dnc import add_to_dnc
 from dialer.errors import ConfigError, InputFileError, NotFoundError
-from dialer.loader.load import load_contacts
+from dialer.loader.load import fields_json_encoder, load_contacts
 from tests.support.factories import make_campaign, make_config, write_csv
 
 # Every kind of damage, one line each, in an Excel-style cp1251 ';' file.
@@ -126,3 +130,93 @@ def test_phone_column_option_and_cyrillic_header(sqlite_engine: Engine, tmp_path
     path = write_csv(tmp_path / "c.csv", "Имя;Контакт\nАнна;89161234567\n", "cp1251")
     summary = load_contacts(sqlite_engine, "test", path, phone_column="контакт")
     assert summary.loaded == 1
+
+
+def _stored(engine: Engine, campaign_id: int) -> dict[str, tuple[object, ...]]:
+    with Session(engine) as session:
+        contacts = session.exec(select(Contact).where(Contact.campaign_id == campaign_id)).all()
+    return {
+        c.phone: (
+            c.status,
+            c.reason,
+            c.next_attempt_at,
+            c.timezone,
+            c.timezones,
+            c.region,
+            c.line_no,
+            c.fields_json,
+        )
+        for c in contacts
+    }
+
+
+def test_batch_size_changes_nothing(engine: Engine, tmp_path: Path) -> None:
+    text = "Здравствуйте, {ФИО}! Заказ {Номер заказа}."
+    whole = make_campaign(engine, make_config(name="whole", text=text))
+    split = make_campaign(engine, make_config(name="split", text=text))
+    with session_scope(engine) as session:
+        add_to_dnc(session, ["79160000001", "79161234567"], source="cli")
+    path = write_csv(tmp_path / "excel.csv", EXCEL_CP1251, "cp1251")
+    now = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
+
+    one = load_contacts(engine, "whole", path, now=now)
+    many = load_contacts(engine, "split", path, now=now, batch_size=1)
+
+    assert (many.loaded, many.suppressed) == (one.loaded, one.suppressed) == (1, 2)
+    assert _stored(engine, split) == _stored(engine, whole)
+    assert _stored(engine, whole)["79161234567"][:3] == (
+        "suppressed",
+        "on the do-not-call list",
+        None,
+    )
+
+
+def test_a_failed_batch_is_rolled_back(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign_id = make_campaign(engine, make_config(text="Hi {name}"))
+    first = write_csv(tmp_path / "first.csv", "name,phone\nAnn,79161234567\n")
+    load(engine, first)
+    # A concurrent load of the same number: only the unique constraint can notice.
+    monkeypatch.setattr("dialer.loader.load.existing_phones", lambda *_: set())
+    second = write_csv(tmp_path / "second.csv", "name,phone\nBob,79167654321\nAnn,79161234567\n")
+    with pytest.raises((sqlite3.IntegrityError, psycopg.errors.UniqueViolation)):
+        load_contacts(engine, "test", second, batch_size=5)
+    assert set(_stored(engine, campaign_id)) == {"79161234567"}
+    load(engine, write_csv(tmp_path / "third.csv", "name,phone\nCid,79160000002\n"))
+    assert set(_stored(engine, campaign_id)) == {"79161234567", "79160000002"}
+
+
+@pytest.mark.parametrize(
+    ("header", "values"),
+    [
+        (["ФИО", "Телефон"], ["Иванов Иван", "+7 916 123-45-67"]),
+        (["a", "b"], ['"quoted"', "back\\slash"]),
+        (["a", "b"], ["line\r\nbreak\ttab\x00nul\x1f", "\u2028\u2029\ud800 \U0001f600"]),
+        (["100%", "{x}", '"', "%s"], ["%d", "%%", "{}", "\\u0041"]),
+        (["a", "b", "c"], ["one", "two"]),  # shorter than the header
+        (["a", "b"], ["one", "two", "three"]),  # longer
+        (["a", "a"], ["first", "second"]),  # a repeated name: the last value wins
+        ([], []),
+    ],
+)
+def test_fields_json_is_exactly_what_json_dumps_writes(
+    header: list[str], values: list[str]
+) -> None:
+    expected = json.dumps(dict(zip(header, values, strict=False)), ensure_ascii=False)
+    assert fields_json_encoder(header)(values) == expected
+
+
+def test_a_file_failing_midway_keeps_the_full_batches_before(
+    engine: Engine, tmp_path: Path
+) -> None:
+    campaign_id = make_campaign(engine, make_config(text="Hi {name}"))
+    unclosed_quote = 'Dan,"' + "x" * (csv.field_size_limit() + 1) + "\n"
+    path = write_csv(
+        tmp_path / "c.csv",
+        "name,phone\nAnn,79161234567\nBob,79167654321\nCid,79160000002\n" + unclosed_quote,
+    )
+    with pytest.raises(InputFileError, match="longer than"):
+        load_contacts(engine, "test", path, batch_size=2)
+    # Ann and Bob made a full batch; Cid's batch never filled.
+    assert set(_stored(engine, campaign_id)) == {"79161234567", "79167654321"}

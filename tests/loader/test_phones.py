@@ -10,6 +10,7 @@ from dialer.loader.phones import (
     PhoneReject,
     RejectReason,
     normalize_phone,
+    normalize_phone_facts,
     normalize_phone_reference,
     resolve_timezone,
 )
@@ -218,3 +219,12 @@ def test_a_russian_mobile_takes_the_default_zone_but_keeps_every_candidate() -> 
     assert zone == "Europe/Moscow"
     assert candidates == phone.timezones
     assert len(candidates) > 1
+
+
+def test_numbers_of_one_prefix_share_their_facts() -> None:
+    first = normalize_phone_facts("8 916 123-45-67")
+    second = normalize_phone_facts("+79167654321")
+    assert not isinstance(first, PhoneReject)
+    assert not isinstance(second, PhoneReject)
+    assert (first[0], second[0]) == ("79161234567", "79167654321")
+    assert first[1] is second[1]
