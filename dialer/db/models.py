@@ -49,10 +49,11 @@ class Campaign(SQLModel, table=True):
 class Contact(SQLModel, table=True):
     __tablename__ = "contacts"
     __table_args__ = (
-        UniqueConstraint("campaign_id", "phone", name="uq_contacts_campaign_phone"),
-        # The scheduler's "due contacts of a campaign" query.
+        # Phone first: the same index serves opt-outs, which look a number up in every
+        # campaign (one index fewer to write on every loaded row).
+        UniqueConstraint("phone", "campaign_id", name="uq_contacts_phone_campaign"),
+        # The scheduler's "due contacts of a campaign" query (and the campaign's numbers).
         Index("ix_contacts_due", "campaign_id", "status", "next_attempt_at"),
-        Index("ix_contacts_phone", "phone"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

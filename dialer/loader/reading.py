@@ -9,7 +9,8 @@ whole file cp1251, so one file is never read in two encodings. cp1251 is read wi
 Records: the header is the first non-blank record (after Excel's ``sep=;`` line, if any).
 Each later record comes as ``(line_no, values)``, ``line_no`` being the physical line
 (1-based) where the record starts, so a quoted field spanning lines makes the next number
-jump. Values are as in the file (not stripped); rows with fewer fields are padded with ``""``;
+jump. Values are as in the file (not stripped); rows with fewer fields stay short (a missing
+value is told apart from an empty one);
 fields beyond the header are dropped and rows where they held text are counted
 (``rows_with_extra_values``) for the caller to warn about. Blank records (every field empty
 or whitespace) are skipped.
@@ -176,8 +177,8 @@ class CsvSource:
         return self._read_records(len(self.header))
 
     def _read_records(self, width: int | None = None) -> Iterator[tuple[int, list[str]]]:
-        """Non-blank records with the physical line each starts on; with ``width``, padded or
-        cut to it (one generator for both: this runs once per row)."""
+        """Non-blank records with the physical line each starts on; with ``width``, longer
+        rows are cut to it (one generator for both: this runs once per row)."""
         reader = self._reader
         skipped = self._skipped_lines
         line_no = skipped + reader.line_num + 1
@@ -197,10 +198,8 @@ class CsvSource:
             ) from None
 
     def _fit(self, line_no: int, values: list[str], width: int) -> None:
-        size = len(values)
-        if size < width:
-            values += [""] * (width - size)
-        elif size > width:
+        # A short row stays short: a value that is not there is "missing", not "empty".
+        if len(values) > width:
             if "".join(values[width:]).strip():
                 self.rows_with_extra_values += 1
                 if self.first_extra_values_line is None:

@@ -98,13 +98,12 @@ def upgrade() -> None:
             ["campaigns.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("campaign_id", "phone", name="uq_contacts_campaign_phone"),
+        sa.UniqueConstraint("phone", "campaign_id", name="uq_contacts_phone_campaign"),
     )
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.create_index(
             "ix_contacts_due", ["campaign_id", "status", "next_attempt_at"], unique=False
         )
-        batch_op.create_index("ix_contacts_phone", ["phone"], unique=False)
 
     op.create_table(
         "loads",
@@ -202,7 +201,6 @@ def downgrade() -> None:
 
     op.drop_table("loads")
     with op.batch_alter_table("contacts", schema=None) as batch_op:
-        batch_op.drop_index("ix_contacts_phone")
         batch_op.drop_index("ix_contacts_due")
 
     op.drop_table("contacts")
