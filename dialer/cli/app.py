@@ -92,3 +92,4 @@ def configure_logging(level: str) -> None:
     # httpx logs every request URL at INFO; msapi filters put phone numbers in URLs.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
