@@ -133,6 +133,8 @@ async def dial_attempt(rt: Runtime, attempt_id: int) -> DialResult:
     # wait is short: the scheduler keeps only a few seconds of work queued, well inside the
     # dial lease.
     rt.states.watch(claimed.campaign_id, claimed.campaign_state)
+    # Build the pooled client (first dial of the process) before the token, not after it.
+    _ = rt.sms_provider if claimed.channel == "sms" else rt.call_provider
     await rt.limiter.acquire(account_key(claimed.channel, rt.settings), claimed.config.limits.rps)
     if not rt.states.running(claimed.campaign_id):
         await asyncio.to_thread(_release_claimed, rt, claimed.attempt_id)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, text, update
+from sqlalchemy import bindparam, func, insert, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -199,19 +199,25 @@ def _schedule_campaign(
     statement = insert(Attempt).returning(col(Attempt.id), sort_by_parameter_order=True)
     ids = [int(i or 0) for i in session.scalars(statement, rows).all()]
     session.flush()
-    for contact, attempt_id in zip(chosen, ids, strict=True):
-        session.execute(
-            update(Contact)
-            .where(col(Contact.id) == contact.id)
-            .values(
-                status=ContactStatus.IN_PROGRESS,
-                attempts=Contact.attempts + 1,
-                last_attempt_id=attempt_id,
-                last_attempt_at=now,
-                reason=None,
-                updated_at=now,
-            )
-        )
+    # One executemany on the connection. An ORM UPDATE per contact re-evaluated its WHERE
+    # against every object in the session: quadratic, 28 s for 3,000 contacts. The chosen
+    # Contact objects are not read again in this tick, so they may stay stale.
+    session.connection().execute(
+        update(Contact)
+        .where(col(Contact.id) == bindparam("contact_pk"))
+        .values(
+            status=ContactStatus.IN_PROGRESS,
+            attempts=Contact.attempts + 1,
+            last_attempt_id=bindparam("attempt_pk"),
+            last_attempt_at=now,
+            reason=None,
+            updated_at=now,
+        ),
+        [
+            {"contact_pk": contact.id, "attempt_pk": attempt_id}
+            for contact, attempt_id in zip(chosen, ids, strict=True)
+        ],
+    )
     return [(attempt_id, campaign.channel) for attempt_id in ids]
 
 

@@ -22,11 +22,17 @@ log = logging.getLogger(__name__)
 
 GRACEFUL_SHUTDOWN_SECONDS = 1
 """How long ``stop`` lets open requests (e.g. held "lost" answers) finish, seconds."""
+KEEP_ALIVE_SECONDS = 30
+"""Idle keep-alive, seconds; longer than the clients' pool expiry (httpx: 5 s). At uvicorn's
+default of 5 s both ends expire a connection at once, and a dial sent on it as the server
+closes it fails with ReadError: a spurious "unknown" outcome."""
 
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP;
+    # without it every answer waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     return sock
@@ -43,6 +49,7 @@ def _uvicorn(app: Starlette) -> uvicorn.Server:
         lifespan="on",
         log_level="warning",
         access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     return uvicorn.Server(settings)

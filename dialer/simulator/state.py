@@ -19,8 +19,14 @@ from dialer.simulator.stats import Stats
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-"""Connections to webhook receivers; events wait for a free one without timing out."""
+WEBHOOK_CONNECTIONS = 50
+"""Webhook requests in flight at once, each on a kept-alive connection. Further events wait
+for a slot without timing out. The slots keep httpcore's pool queue empty: its bookkeeping
+costs (queued requests x connections) on every request, and a backlog of a few hundred
+events made the simulator CPU-bound, slow to accept calls and slow to deliver."""
+WEBHOOK_LIMITS = httpx.Limits(
+    max_connections=WEBHOOK_CONNECTIONS, max_keepalive_connections=WEBHOOK_CONNECTIONS
+)
 
 
 class IdFactory:
@@ -60,6 +66,7 @@ class Simulator:
         self.config = config
         self._transport = webhook_transport
         self._client: httpx.AsyncClient | None = None
+        self._webhook_slots: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.closing = threading.Event()
         """Set when the server stops (from any thread): held answers are released."""
@@ -90,6 +97,12 @@ class Simulator:
                 transport=self._transport, limits=WEBHOOK_LIMITS, follow_redirects=False
             )
         return self._client
+
+    def webhook_slots(self) -> asyncio.Semaphore:
+        """Held while a webhook request is in flight (see ``WEBHOOK_CONNECTIONS``)."""
+        if self._webhook_slots is None:
+            self._webhook_slots = asyncio.Semaphore(WEBHOOK_CONNECTIONS)
+        return self._webhook_slots
 
     def spawn(self, work: Coroutine[object, object, None]) -> None:
         """Run ``work`` in the background; it is cancelled by ``reset`` and ``aclose``."""
@@ -124,3 +137,4 @@ class Simulator:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        self._webhook_slots = None

@@ -78,14 +78,15 @@ async def _send_with_retries(sim: Simulator, delivery: Delivery) -> bool:
 async def _attempt(sim: Simulator, delivery: Delivery) -> _Result:
     headers = {"content-type": delivery.content_type} if delivery.content_type else {}
     try:
-        response = await sim.http().request(
-            delivery.method,
-            delivery.url,
-            content=delivery.content or None,
-            headers=headers,
-            # Waiting for a pooled connection is our queue, not the receiver's fault.
-            timeout=httpx.Timeout(sim.faults.webhook_timeout_s, pool=None),
-        )
+        # Waiting for a slot or a pooled connection is our queue, not the receiver's fault.
+        async with sim.webhook_slots():
+            response = await sim.http().request(
+                delivery.method,
+                delivery.url,
+                content=delivery.content or None,
+                headers=headers,
+                timeout=httpx.Timeout(sim.faults.webhook_timeout_s, pool=None),
+            )
     except httpx.HTTPError as error:
         log.debug("webhook to %s failed: %r", _host(delivery.url), error)
         return _Result.RETRY

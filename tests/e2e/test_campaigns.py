@@ -21,24 +21,9 @@ from dialer.export.run import export_campaign
 from dialer.loader.load import load_contacts
 from dialer.settings import Settings
 from dialer.simulator.config import Override, SimulatorConfig
-from tests.support.factories import campaign_toml, make_campaign, write_csv
+from tests.support.factories import campaign_toml, fast_retry, make_campaign, write_csv
 
-FAST_RETRY = """
-[schedule]
-window = "00:00-24:00"
-[limits]
-rps = 20
-max_concurrent = 10
-[retry]
-max_attempts = 3
-busy = "1s"
-no_answer = "1s"
-unreachable = "1s"
-network = "1s"
-undelivered = "1s"
-unknown = "1s"
-event_timeout = "30s"
-"""
+FAST_RETRY = fast_retry(3)
 
 IVR_NUMBERS: dict[str, dict[str, Any]] = {
     # number: (simulator override, expected contact row)
@@ -222,7 +207,7 @@ def test_sms_campaign_statuses_and_stop_reply(engine: Engine, tmp_path: Path) ->
     }
     toml = campaign_toml(
         name="sms", channel="sms", text="Привет {name}", caller_id="79587625012"
-    ) + FAST_RETRY.replace("max_attempts = 3", "max_attempts = 2")
+    ) + fast_retry(2)
     rows = "name,phone\n" + "".join(f"n{i},{n}\n" for i, n in enumerate(numbers))
     config = parse_config(toml)
     make_campaign(engine, config)
@@ -277,9 +262,7 @@ def test_lost_events_are_settled_from_call_history(sqlite_engine: Engine, tmp_pa
             "expect": {"outcome": "busy", "last_cause": "17"},
         },
     }
-    toml = campaign_toml(name="lost", text="Привет {name}") + FAST_RETRY.replace(
-        'event_timeout = "30s"', 'event_timeout = "3s"'
-    ).replace("max_attempts = 3", "max_attempts = 1")
+    toml = campaign_toml(name="lost", text="Привет {name}") + fast_retry(1, event_timeout="3s")
     rows = "name,phone\n" + "".join(f"n{i},{n}\n" for i, n in enumerate(numbers))
     sim = simulator(numbers, faults={"drop_rate": 1.0})
     stats, state = run_campaign(sqlite_engine, tmp_path, toml, rows, sim)
@@ -298,9 +281,7 @@ def test_lost_events_are_settled_from_call_history(sqlite_engine: Engine, tmp_pa
 @pytest.mark.timeout(180)
 def test_pause_resume_and_cancel_act_within_a_second(sqlite_engine: Engine, tmp_path: Path) -> None:
     numbers = [f"7916555{i:04d}" for i in range(30)]
-    toml = campaign_toml(name="ctl", text="Привет {name}") + FAST_RETRY.replace(
-        "rps = 20", "rps = 4"
-    )
+    toml = campaign_toml(name="ctl", text="Привет {name}") + fast_retry(rps=4)
     make_campaign(sqlite_engine, parse_config(toml))
     rows = "name,phone\n" + "".join(f"n{i},{n}\n" for i, n in enumerate(numbers))
     load_contacts(sqlite_engine, "ctl", write_csv(tmp_path / "c.csv", rows))

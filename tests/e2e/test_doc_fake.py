@@ -39,25 +39,10 @@ from tests.support.doc_fake import (
     DocFakeServer,
     Shape,
 )
-from tests.support.factories import campaign_toml, make_campaign, write_csv
+from tests.support.factories import campaign_toml, fast_retry, make_campaign, write_csv
 
 MAX_ATTEMPTS = 2
-FAST_RETRY = f"""
-[schedule]
-window = "00:00-24:00"
-[limits]
-rps = 20
-max_concurrent = 10
-[retry]
-max_attempts = {MAX_ATTEMPTS}
-busy = "1s"
-no_answer = "1s"
-unreachable = "1s"
-network = "1s"
-undelivered = "1s"
-unknown = "1s"
-event_timeout = "30s"
-"""
+FAST_RETRY = fast_retry(MAX_ATTEMPTS)
 LOGIN, SID = "doc-login", "accefd5c385-f2aa-3dd4-9c0b-01abf00ccfe"
 SIP_ID, INFORMER = "74996489150", "informer"
 CALLER_ID = "74950000000"

@@ -32,6 +32,26 @@ def campaign_toml(
     )
 
 
+def fast_retry(max_attempts: int = 3, *, rps: int = 20, event_timeout: str = "30s") -> str:
+    """Campaign sections for tests: the window always open and every retry after a second."""
+    return f"""
+[schedule]
+window = "00:00-24:00"
+[limits]
+rps = {rps}
+max_concurrent = 10
+[retry]
+max_attempts = {max_attempts}
+busy = "1s"
+no_answer = "1s"
+unreachable = "1s"
+network = "1s"
+undelivered = "1s"
+unknown = "1s"
+event_timeout = "{event_timeout}"
+"""
+
+
 def make_config(**kwargs: str) -> CampaignConfig:
     return parse_config(campaign_toml(**kwargs))
 
