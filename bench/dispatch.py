@@ -28,19 +28,17 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 import psycopg
@@ -63,6 +61,17 @@ from dialer.sandbox import hook_url
 from dialer.settings import Settings
 from dialer.simulator.config import OutcomeWeights, SimulatorConfig
 
+# The process harness is shared with tests/dispatch/test_distributed.py.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.processes import (
+    Processes,
+    dialer_command,
+    dialer_env,
+    free_port,
+    reachable,
+    wait_until,
+)
+
 TOKEN = "bench-token"
 CAMPAIGN = "bench"
 WORKERS = 2
@@ -70,8 +79,6 @@ WARMUP_SECONDS = 2.0
 """Calls accepted within this many seconds of the first are left out of the rate in (a)."""
 SIM_SPEED = 1000.0
 """Simulated seconds per real second: an answered 1-second message ends within ~30 ms."""
-STOP_GRACE_SECONDS = 15.0
-START_TIMEOUT_SECONDS = 60.0
 
 RATES_A = (5, 50, 200)
 CONTACTS_PER_RPS_A = 12
@@ -112,44 +119,6 @@ class Run:
             )
 
 
-class Processes:
-    """Subprocesses with their output in log files. ``stop_all`` sends SIGTERM, then kills
-    whatever is still running after ``STOP_GRACE_SECONDS``."""
-
-    def __init__(self, logs: Path) -> None:
-        self.logs = logs
-        self.running: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
-
-    def spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> int:
-        handle = (self.logs / f"{name}.log").open("wb")
-        process = subprocess.Popen(argv, env=env, stdout=handle, stderr=subprocess.STDOUT)
-        self.running.append((process, handle))
-        return process.pid
-
-    def stop(self, pid: int, signum: int = signal.SIGTERM) -> None:
-        for process, _ in self.running:
-            if process.pid == pid and process.poll() is None:
-                process.send_signal(signum)
-                try:
-                    process.wait(STOP_GRACE_SECONDS)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-
-    def stop_all(self) -> None:
-        for process, _ in self.running:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for process, handle in self.running:
-            try:
-                process.wait(max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            handle.close()
-        self.running.clear()
-
-
 @dataclass
 class Cluster:
     settings: Settings
@@ -158,34 +127,6 @@ class Cluster:
     processes: Processes
     tmp: Path
     pids: dict[str, int]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(
-    ready: Callable[[], bool],
-    what: str,
-    timeout: float = START_TIMEOUT_SECONDS,
-    interval: float = 0.05,
-) -> None:
-    """Poll ``ready`` every ``interval`` seconds; ``TimeoutError`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not ready after {timeout:g} s")
-        time.sleep(interval)
-
-
-def reachable(url: str) -> bool:
-    try:
-        httpx.get(url, timeout=1)
-    except httpx.TransportError:
-        return False
-    return True
 
 
 def cpu_seconds(pid: int) -> float:
@@ -237,22 +178,8 @@ def fresh_database(admin_url: str) -> Iterator[str]:
 def process_env(settings: Settings, app_name: str) -> dict[str, str]:
     """The ``DIALER_*`` environment of one service. ``app_name`` tags its PostgreSQL
     connections, so the bench can see that it has connected."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIALER_")}
-    values = {
-        "DATABASE_URL": f"{settings.database_url}?application_name={app_name}",
-        "REDIS_URL": settings.redis_url or "",
-        "MTT_SB_URL": settings.mtt_sb_url,
-        "MTT_API_URL": settings.mtt_api_url,
-        "MTT_LOGIN": settings.mtt_login,
-        "MTT_PASSWORD": settings.mtt_password.get_secret_value(),
-        "MTT_SIP_ID": settings.mtt_sip_id,
-        "MTT_INFORMER_METHOD": settings.mtt_informer_method,
-        "WEBHOOK_TOKEN": TOKEN,
-        "SANDBOX": "true",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.update({f"DIALER_{k}": v for k, v in values.items()})
-    return env
+    url = f"{settings.database_url}?application_name={app_name}"
+    return dialer_env(settings, TOKEN, database_url=url)
 
 
 def connected_apps(engine: Engine) -> set[str]:
@@ -320,16 +247,16 @@ def cluster(
         if args.keep_logs:
             stack.callback(shutil.copytree, tmp, args.keep_logs / tmp.name, dirs_exist_ok=True)
         stack.callback(processes.stop_all)
-        dialer = [sys.executable, "-m", "dialer"]
+        dialer = dialer_command()
         sim_argv = [*dialer, "simulator", "--port", str(port), "--config", str(sim_file)]
-        pids = {"simulator": processes.spawn("simulator", sim_argv, process_env(base, "sim"))}
+        pids = {"simulator": processes.spawn("simulator", sim_argv, process_env(base, "sim")).pid}
         wait_until(lambda: reachable(f"{sim_url}/_sim/stats"), "simulator")
         scheduler_env = process_env(settings, "scheduler")
-        pids["scheduler"] = processes.spawn("scheduler", [*dialer, "scheduler"], scheduler_env)
+        pids["scheduler"] = processes.spawn("scheduler", [*dialer, "scheduler"], scheduler_env).pid
         for index in range(WORKERS):
             name = f"worker-{index}"
             argv = [*dialer, "worker", "--threads", str(threads)]
-            pids[name] = processes.spawn(name, argv, process_env(settings, name))
+            pids[name] = processes.spawn(name, argv, process_env(settings, name)).pid
         apps = {"scheduler", *(f"worker-{i}" for i in range(WORKERS))}
         wait_until(lambda: apps <= connected_apps(engine), "scheduler and workers")
         # A worker's broker heartbeats on its first fetch: then it is consuming.
@@ -461,7 +388,7 @@ def profiled(c: Cluster, out: Path | None, label: str) -> Iterator[None]:
     for name in ("scheduler", "worker-0"):
         argv = ["py-spy", "record", "--gil", "--nonblocking", "--rate", "200", "--format"]
         argv += ["raw", "--pid", str(c.pids[name]), "-o", str(out / f"{label}-{name}.txt")]
-        spies.append(c.processes.spawn(f"py-spy-{name}", argv))
+        spies.append(c.processes.spawn(f"py-spy-{name}", argv).pid)
     time.sleep(1.0)  # py-spy attaches
     try:
         yield

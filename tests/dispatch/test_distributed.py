@@ -6,16 +6,13 @@ twice, no number was dialled more than its policy allows, and the rate limit hel
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 import pytest
@@ -35,6 +32,14 @@ from dialer.settings import Settings
 from dialer.simulator.config import OutcomeWeights, SimulatorConfig
 from dialer.states import FINAL_CONTACT_STATUSES
 from tests.support.factories import campaign_toml, make_campaign, write_csv
+from tests.support.processes import (
+    Processes,
+    dialer_command,
+    dialer_env,
+    free_port,
+    reachable,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -62,83 +67,18 @@ event_timeout = "12s"
 )
 
 
-def process_env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIALER_")}
-    values = {
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url or "",
-        "MTT_SB_URL": settings.mtt_sb_url,
-        "MTT_API_URL": settings.mtt_api_url,
-        "MTT_LOGIN": settings.mtt_login,
-        "MTT_PASSWORD": settings.mtt_password.get_secret_value(),
-        "MTT_SIP_ID": settings.mtt_sip_id,
-        "MTT_INFORMER_METHOD": settings.mtt_informer_method,
-        "WEBHOOK_TOKEN": TOKEN,
-        "HTTP_READ_TIMEOUT": "3",
-        "DIAL_LEASE_SECONDS": "8",
-        "REQUEUE_AFTER_SECONDS": "3",
-        "SANDBOX": "true",
-        "LOG_LEVEL": "WARNING",
-    }
-    env.update({f"DIALER_{k}": v for k, v in values.items()})
-    return env
-
-
-class Processes:
-    """``dialer`` subprocesses with their output in log files; all stopped at teardown."""
-
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env, self.logs = env, logs
-        self.running: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
-
-    def spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        handle = (self.logs / f"{name}.log").open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "dialer", *args],
-            env=self.env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-        self.running.append((process, handle))
-        return process
-
-    def stop_all(self) -> None:
-        for process, _ in self.running:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process, handle in self.running:
-            try:
-                process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            handle.close()
-
-
 @dataclass
 class Cluster:
     settings: Settings
     engine: Engine
     sim_url: str
     processes: Processes
+    env: dict[str, str]
     tmp: Path
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(url: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise TimeoutError(url)
+    def dialer(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        """Start ``dialer ARGS`` as a service of this cluster."""
+        return self.processes.spawn(name, dialer_command(*args), self.env)
 
 
 @pytest.fixture
@@ -177,13 +117,20 @@ def cluster(pg_engine: Engine, pg_url: str, redis_url: str, tmp_path: Path) -> I
             "sandbox": True,
         }
     )
-    processes = Processes(process_env(settings), tmp_path)
+    env = dialer_env(
+        settings,
+        TOKEN,
+        HTTP_READ_TIMEOUT="3",
+        DIAL_LEASE_SECONDS="8",
+        REQUEUE_AFTER_SECONDS="3",
+    )
+    cluster = Cluster(settings, pg_engine, sim_url, Processes(tmp_path), env, tmp_path)
     try:
-        processes.spawn("simulator", "simulator", "--port", str(port), "--config", str(sim_file))
-        wait_for(f"{sim_url}/_sim/stats")
-        yield Cluster(settings, pg_engine, sim_url, processes, tmp_path)
+        cluster.dialer("simulator", "simulator", "--port", str(port), "--config", str(sim_file))
+        wait_until(lambda: reachable(f"{sim_url}/_sim/stats"), "simulator", timeout=20)
+        yield cluster
     finally:
-        processes.stop_all()
+        cluster.processes.stop_all()
         collector.stop()
 
 
@@ -222,9 +169,9 @@ def assert_every_number_called_once(cluster: Cluster, numbers: list[str]) -> dic
 @pytest.mark.timeout(300)
 def test_kill_a_worker_and_wipe_redis_mid_campaign(cluster: Cluster) -> None:
     numbers = start_campaign(cluster)
-    cluster.processes.spawn("scheduler", "scheduler")
-    doomed = cluster.processes.spawn("worker-a", "worker", "--threads", "8")
-    cluster.processes.spawn("worker-b", "worker", "--threads", "8")
+    cluster.dialer("scheduler", "scheduler")
+    doomed = cluster.dialer("worker-a", "worker", "--threads", "8")
+    cluster.dialer("worker-b", "worker", "--threads", "8")
 
     deadline = time.monotonic() + 60
     while live_dials(cluster.engine) < CONTACTS // 4 and time.monotonic() < deadline:
@@ -244,9 +191,9 @@ def test_kill_a_worker_and_wipe_redis_mid_campaign(cluster: Cluster) -> None:
 @pytest.mark.timeout(300)
 def test_two_worker_processes_hold_the_rate_limit(cluster: Cluster) -> None:
     numbers = start_campaign(cluster)
-    cluster.processes.spawn("scheduler", "scheduler")
-    cluster.processes.spawn("worker-a", "worker", "--threads", "8")
-    cluster.processes.spawn("worker-b", "worker", "--threads", "8")
+    cluster.dialer("scheduler", "scheduler")
+    cluster.dialer("worker-a", "worker", "--threads", "8")
+    cluster.dialer("worker-b", "worker", "--threads", "8")
     started = time.monotonic()
     assert wait_until_done(cluster.engine, "dist", 200) == "completed"
     stats = assert_every_number_called_once(cluster, numbers)

@@ -1,0 +1,118 @@
+"""Running the distributed topology as real processes: shared by the distributed tests and
+``bench/dispatch.py``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from dialer.settings import Settings
+
+STOP_GRACE_SECONDS = 15.0
+START_TIMEOUT_SECONDS = 60.0
+
+
+def dialer_command(*args: str) -> list[str]:
+    """``python -m dialer ARGS`` with this interpreter."""
+    return [sys.executable, "-m", "dialer", *args]
+
+
+def dialer_env(
+    settings: Settings, token: str, *, database_url: str | None = None, **extra: str
+) -> dict[str, str]:
+    """This process's environment without its ``DIALER_*`` variables, plus the ``DIALER_*``
+    settings one service of the cluster needs; ``extra`` adds more (``DIAL_LEASE_SECONDS=...``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIALER_")}
+    values = {
+        "DATABASE_URL": database_url or settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "MTT_SB_URL": settings.mtt_sb_url,
+        "MTT_API_URL": settings.mtt_api_url,
+        "MTT_LOGIN": settings.mtt_login,
+        "MTT_PASSWORD": settings.mtt_password.get_secret_value(),
+        "MTT_SIP_ID": settings.mtt_sip_id,
+        "MTT_INFORMER_METHOD": settings.mtt_informer_method,
+        "WEBHOOK_TOKEN": token,
+        "SANDBOX": "true",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+    env.update({f"DIALER_{k}": v for k, v in values.items()})
+    return env
+
+
+class Processes:
+    """Subprocesses with their output in log files. ``stop_all`` sends SIGTERM, then kills
+    whatever is still running after ``STOP_GRACE_SECONDS``."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.running: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
+
+    def spawn(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        handle = (self.logs / f"{name}.log").open("wb")
+        process = subprocess.Popen(argv, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        self.running.append((process, handle))
+        return process
+
+    def stop(self, pid: int, signum: int = signal.SIGTERM) -> None:
+        for process, _ in self.running:
+            if process.pid == pid and process.poll() is None:
+                process.send_signal(signum)
+                try:
+                    process.wait(STOP_GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+    def stop_all(self) -> None:
+        for process, _ in self.running:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for process, handle in self.running:
+            try:
+                process.wait(max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            handle.close()
+        self.running.clear()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(
+    ready: Callable[[], bool],
+    what: str,
+    timeout: float = START_TIMEOUT_SECONDS,
+    interval: float = 0.05,
+) -> None:
+    """Poll ``ready`` every ``interval`` seconds; ``TimeoutError`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not ready after {timeout:g} s")
+        time.sleep(interval)
+
+
+def reachable(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=1)
+    except httpx.TransportError:
+        return False
+    return True
