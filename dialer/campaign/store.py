@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -35,7 +36,14 @@ _TRANSITIONS: dict[str, tuple[frozenset[CampaignState], CampaignState]] = {
 
 
 def config_of(campaign: Campaign) -> CampaignConfig:
-    return CampaignConfig.model_validate_json(campaign.config_json)
+    """The campaign's validated file. Parsed once per distinct text: every dial, event and
+    retry decision asks for it, and the config is immutable (frozen)."""
+    return _parse_config(campaign.config_json)
+
+
+@lru_cache(maxsize=128)
+def _parse_config(config_json: str) -> CampaignConfig:
+    return CampaignConfig.model_validate_json(config_json)
 
 
 def create_campaign(
