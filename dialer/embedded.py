@@ -180,9 +180,9 @@ def run_embedded(
             console.print(f"\npaused {name!r}; run the same command again to resume")
             return 130
     out = output or Path(f"{name}-results.csv")
-    rows = export_campaign(engine, name, out, fmt="csv", level="contacts")
+    exported = export_campaign(engine, name, out, fmt="csv", level="contacts")
     _print_summary(engine, name)
-    console.print(f"exported {rows} contacts to {out}")
+    console.print(f"exported {exported.rows} contacts to {out}")
     if final_state == CampaignState.PAUSED:
         with session_scope(engine) as session:
             reason = get_campaign(session, name).state_reason

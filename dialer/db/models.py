@@ -94,6 +94,8 @@ class Attempt(SQLModel, table=True):
     __table_args__ = (
         Index("ix_attempts_campaign_status", "campaign_id", "status"),
         Index("ix_attempts_status_updated", "status", "updated_at"),
+        # Incremental exports (``dialer export --since``): a campaign's attempts changed since.
+        Index("ix_attempts_campaign_updated", "campaign_id", "updated_at"),
         # One live attempt per contact, enforced by the database itself.
         Index(
             "uq_attempts_live_contact",

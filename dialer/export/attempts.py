@@ -8,7 +8,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from dialer.db.models import Attempt, Campaign
-from dialer.export.contacts import ContactTable, ContactValue
+from dialer.export.contacts import ContactTable, ContactValue, changed_in
+from dialer.export.cursor import Window
 from dialer.providers.causes import cause_text
 
 ATTEMPT_COLUMNS = (
@@ -39,14 +40,17 @@ ATTEMPT_COLUMNS = (
 )
 
 
-def attempt_table(engine: Engine, campaign: Campaign, batch: int = 5000) -> ContactTable:
-    """Stream a campaign's attempts in id order with bounded memory."""
+def attempt_table(
+    engine: Engine, campaign: Campaign, window: Window | None = None, batch: int = 5000
+) -> ContactTable:
+    """Stream a campaign's attempts in id order with bounded memory; with a ``window``, only
+    those whose last change falls in it."""
 
     def rows() -> Iterator[tuple[ContactValue, ...]]:
         with Session(engine) as session:
             query = (
                 select(Attempt)
-                .where(Attempt.campaign_id == campaign.id)
+                .where(Attempt.campaign_id == campaign.id, *changed_in(Attempt, window))
                 .order_by(col(Attempt.id))
                 .execution_options(yield_per=batch)
             )

@@ -6,11 +6,13 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from dialer.db.models import Campaign, Contact
+from dialer.db.models import Attempt, Campaign, Contact
+from dialer.export.cursor import Window
 
 CONTACT_COLUMNS = (
     "campaign",
@@ -53,8 +55,22 @@ def _extra_columns(session: Session, campaign_id: int) -> tuple[str, ...]:
     return tuple(key for key in seen if key not in CONTACT_COLUMNS)
 
 
-def contact_table(engine: Engine, campaign: Campaign, batch: int = 5000) -> ContactTable:
-    """Stream a campaign's contacts in id order with bounded memory."""
+def changed_in(table: type[Contact] | type[Attempt], window: Window | None) -> list[Any]:
+    """WHERE terms for rows whose ``updated_at`` falls in the window (none: every row)."""
+    if window is None:
+        return []
+    terms = [col(table.updated_at) <= window.until]
+    if window.since is not None:
+        terms.append(col(table.updated_at) > window.since)
+    return terms
+
+
+def contact_table(
+    engine: Engine, campaign: Campaign, window: Window | None = None, batch: int = 5000
+) -> ContactTable:
+    """Stream a campaign's contacts in id order with bounded memory; with a ``window``, only
+    those whose last change falls in it. The original CSV columns are those of every contact,
+    so incremental exports of one campaign share one header."""
     assert campaign.id is not None
     with Session(engine) as session:
         extras = _extra_columns(session, campaign.id)
@@ -63,7 +79,7 @@ def contact_table(engine: Engine, campaign: Campaign, batch: int = 5000) -> Cont
         with Session(engine) as session:
             query = (
                 select(Contact)
-                .where(Contact.campaign_id == campaign.id)
+                .where(Contact.campaign_id == campaign.id, *changed_in(Contact, window))
                 .order_by(col(Contact.id))
                 .execution_options(yield_per=batch)
             )

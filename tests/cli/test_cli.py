@@ -103,6 +103,14 @@ def test_flow_with_json(tmp_path: Path, toml: Path) -> None:
     out = tmp_path / "out.csv"
     exported = last_json(dialer(tmp_path, "export", "cli", "-o", str(out), "--json").stdout)
     assert exported["rows"] == 2
+    assert str(exported["cursor"]).endswith("Z")
+    again = tmp_path / "again.csv"
+    since = "2999-01-01T00:00:00Z"  # a cursor from the future: nothing changed after it
+    incremental = last_json(
+        dialer(tmp_path, "export", "cli", "-o", str(again), "--since", since, "--json").stdout
+    )
+    assert (incremental["rows"], incremental["cursor"]) == (0, "2999-01-01T00:00:00.000000Z")
+    assert again.read_text("utf-8-sig").startswith("campaign,phone,status")
     text = out.read_text("utf-8-sig")
     assert text.startswith("campaign,phone,status,outcome,attempts,last_cause,dtmf,dtmf_label")
     assert "79161234567,cancelled" in text
@@ -135,6 +143,7 @@ def test_dnc_contact_loaded_later_is_exported_as_suppressed(tmp_path: Path, toml
         (["campaign", "start", "nope"], ["unknown campaign 'nope'"]),
         (["dnc", "add", "not-a-phone"], ["'not-a-phone' is not a usable phone number"]),
         (["export", "nope", "-o", "x.csv"], ["unknown campaign 'nope'"]),
+        (["export", "nope", "-o", "x.csv", "--since", "soon"], ["--since: 'soon' is not a cursor"]),
     ],
 )
 def test_user_mistakes_are_one_line(tmp_path: Path, args: list[str], needles: list[str]) -> None:

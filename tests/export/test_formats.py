@@ -91,6 +91,6 @@ def test_excel_flavoured_csv_uses_semicolons(campaign: Engine, tmp_path: Path) -
 
 def test_attempt_level_export_in_every_format(campaign: Engine, tmp_path: Path) -> None:
     for fmt in ("csv", "xlsx", "parquet"):
-        rows = export_campaign(campaign, "test", tmp_path / f"a.{fmt}", fmt=fmt, level="attempts")
-        assert rows == 0  # nothing dialled yet; the files still open with their header
+        result = export_campaign(campaign, "test", tmp_path / f"a.{fmt}", fmt=fmt, level="attempts")
+        assert result.rows == 0  # nothing dialled yet; the files still open with their header
     assert pq.read_table(tmp_path / "a.parquet").num_rows == 0
