@@ -67,7 +67,8 @@ def load(
 @click.option("--watch", is_flag=True, help="Redraw a live table every second until Ctrl-C.")
 @pass_app
 def status(app: App, campaign_ref: str, as_json: bool, watch: bool) -> None:
-    """Show a campaign's state, counts by contact status and outcome, DTMF choices, attempts."""
+    """Show a campaign's state, counts by contact status and outcome, DTMF choices, attempts,
+    the current rate, an ETA and why waiting contacts wait (--json: the same as data)."""
     from dialer.campaign.store import get_campaign
     from dialer.db.engine import session_scope
     from dialer.export.status import campaign_status

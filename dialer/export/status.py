@@ -6,13 +6,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from dialer.campaign.store import config_of
 from dialer.db.models import Attempt, Campaign, Contact, Load
 from dialer.db.types import utcnow
-from dialer.states import FINAL_CONTACT_STATUSES, ContactStatus
+from dialer.export.progress import WaitGroup, current_rate, estimate_finish, explain_waiting
+from dialer.states import FINAL_CONTACT_STATUSES, LIVE_ATTEMPT_STATUSES, ContactStatus
 
 
 def campaign_status(
@@ -59,17 +61,56 @@ def campaign_status(
             sum(getattr(row, name) for row in load_rows)
             for name in ("rows", "loaded", "rejected", "duplicates", "suppressed")
         ]
-        waiting = session.exec(
-            select(Contact.reason, func.count())
+        due = (col(Contact.next_attempt_at) <= now).label("due")
+        waiting = session.execute(
+            sa_select(
+                col(Contact.status),
+                col(Contact.reason),
+                due,
+                func.count(),
+                func.min(Contact.next_attempt_at),
+                func.max(Contact.next_attempt_at),
+            )
             .where(
-                Contact.campaign_id == campaign.id,
+                col(Contact.campaign_id) == campaign.id,
                 col(Contact.status).in_([ContactStatus.PENDING, ContactStatus.RETRY_WAIT]),
             )
-            .group_by(col(Contact.reason))
+            .group_by(col(Contact.status), col(Contact.reason), due)
         ).all()
+        live = session.exec(
+            select(func.count())
+            .select_from(Attempt)
+            .where(
+                Attempt.campaign_id == campaign.id,
+                col(Attempt.status).in_(LIVE_ATTEMPT_STATUSES),
+            )
+        ).one()
     counts = {status.value: int(by_status.get(status.value, 0)) for status in ContactStatus}
     total = sum(counts.values())
     final = sum(counts[s.value] for s in FINAL_CONTACT_STATUSES)
+    groups = [
+        WaitGroup(status, reason, bool(due) or first is None, int(n), first)
+        for status, reason, due, n, first, _ in waiting
+    ]
+    last_scheduled = max((last for *_, last in waiting if last is not None), default=None)
+    rate = current_rate(int(recent), campaign.started_at, now)
+    eta = estimate_finish(
+        state=campaign.state,
+        finished_at=campaign.finished_at,
+        to_dial=counts[ContactStatus.PENDING] + counts[ContactStatus.RETRY_WAIT],
+        in_progress=counts[ContactStatus.IN_PROGRESS],
+        rate=rate,
+        last_scheduled=last_scheduled,
+        now=now,
+    )
+    explained = explain_waiting(
+        groups,
+        state=campaign.state,
+        state_reason=campaign.state_reason,
+        live=int(live),
+        max_concurrent=config.limits.max_concurrent if campaign.channel != "sms" else None,
+        rps=config.limits.rps,
+    )
     dtmf = {
         str(digit): {"count": int(n), "label": config.menu_label(digit)}
         for digit, n in sorted(by_dtmf.items())
@@ -86,6 +127,10 @@ def campaign_status(
         "dtmf": dtmf,
         "attempts": int(attempts),
         "rate_per_min": int(recent),
+        "rate_per_s": round(rate, 2),
+        "live_attempts": int(live),
+        "eta": _iso(eta.at),
+        "eta_basis": eta.basis,
         "loads": dict(
             zip(
                 ("rows", "loaded", "rejected", "duplicates", "suppressed"),
@@ -93,8 +138,13 @@ def campaign_status(
                 strict=True,
             )
         ),
-        "waiting": {str(reason or "due"): int(n) for reason, n in waiting},
+        "waiting": [{**line, "next_at": _iso(line["next_at"])} for line in explained],
+        "generated_at": _iso(now),
     }
+
+
+def _iso(moment: object) -> str | None:
+    return moment.isoformat(timespec="seconds") if isinstance(moment, datetime) else None
 
 
 _MINUTE = timedelta(minutes=1)

@@ -21,7 +21,12 @@ def status_renderable(data: dict[str, Any]) -> Group:
     state = data["state"] + (f" — {data['state_reason']}" if data["state_reason"] else "")
     head.add_row("state", state)
     head.add_row("contacts", f"{data['contacts']} ({data['final']} final)")
-    head.add_row("attempts", f"{data['attempts']} ({data['rate_per_min']} in the last minute)")
+    head.add_row(
+        "attempts",
+        f"{data['attempts']} ({data['rate_per_s']:g}/s now, {data['live_attempts']} live)",
+    )
+    eta = data["eta"] or "unknown"
+    head.add_row("ETA", f"{eta} ({data['eta_basis']})")
     counts = Table(title="contacts by status")
     counts.add_column("status")
     counts.add_column("count", justify="right")
@@ -46,8 +51,9 @@ def status_renderable(data: dict[str, Any]) -> Group:
         waiting = Table(title="waiting, by reason")
         waiting.add_column("reason")
         waiting.add_column("count", justify="right")
-        for reason, count in data["waiting"].items():
-            waiting.add_row(reason, str(count))
+        waiting.add_column("next")
+        for line in data["waiting"]:
+            waiting.add_row(line["reason"], str(line["count"]), line["next_at"] or "")
         parts.append(waiting)
     return Group(*parts)
 
