@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,10 @@ from sqlmodel import Session, select
 
 from dialer.campaign.config import parse_config
 from dialer.campaign.control import control_campaign
-from dialer.db.models import Attempt, Contact, DncEntry
+from dialer.db.models import Attempt, Campaign, Contact, DncEntry
 from dialer.embedded import embedded_stack, wait_until_done
 from dialer.export.run import export_campaign
+from dialer.export.status import campaign_status
 from dialer.loader.load import load_contacts
 from dialer.settings import Settings
 from dialer.simulator.config import Override, SimulatorConfig
@@ -104,6 +106,26 @@ def exported(engine: Engine, name: str, tmp_path: Path) -> dict[str, dict[str, s
         return {row["phone"]: row for row in csv.DictReader(handle)}
 
 
+def assert_status_agrees_with_exports(engine: Engine, name: str, tmp_path: Path) -> None:
+    """``dialer status`` counts what the exports hold, row for row."""
+    contacts = list(exported(engine, name, tmp_path).values())
+    out = tmp_path / f"{name}-attempts.csv"
+    export_campaign(engine, name, out, fmt="csv", level="attempts")
+    with out.open(encoding="utf-8-sig", newline="") as handle:
+        attempts = list(csv.DictReader(handle))
+    with Session(engine) as session:
+        campaign = session.exec(select(Campaign).where(Campaign.name == name)).one()
+    status = campaign_status(engine, campaign)
+
+    by_status = Counter(row["status"] for row in contacts)
+    assert {k: v for k, v in status["counts"].items() if v} == dict(by_status)
+    assert status["outcomes"] == dict(Counter(r["outcome"] for r in contacts if r["outcome"]))
+    by_dtmf = Counter(row["dtmf"] for row in contacts if row["dtmf"])
+    assert {digit: item["count"] for digit, item in status["dtmf"].items()} == dict(by_dtmf)
+    assert status["attempts"] == len(attempts) == sum(int(r["attempts"]) for r in contacts)
+    assert status["contacts"] == len(contacts)
+
+
 def run_campaign(
     engine: Engine, tmp_path: Path, toml: str, rows: str, sim: SimulatorConfig, timeout: float = 90
 ) -> tuple[dict[str, Any], str]:
@@ -150,6 +172,7 @@ def test_ivr_campaign_ends_right_for_every_contact(engine: Engine, tmp_path: Pat
     assert_no_double_dial(stats, engine)
     assert stats["calls_by_number"]["79160000003"] == 3
     assert stats["peak_rps"] <= 21
+    assert_status_agrees_with_exports(engine, "ivr", tmp_path)
 
 
 @pytest.mark.timeout(180)
@@ -226,6 +249,7 @@ def test_sms_campaign_statuses_and_stop_reply(engine: Engine, tmp_path: Path) ->
         for key, value in spec["expect"].items():
             assert result[number][key] == value, (number, key, result[number])
     assert_no_double_dial(stats, engine)
+    assert_status_agrees_with_exports(engine, "sms", tmp_path)
 
 
 def deadline_check(engine: Engine, phone: str, timeout: float = 15) -> None:
