@@ -10,6 +10,7 @@ from dialer.cli.campaign import campaign
 from dialer.cli.data import export, load, status
 from dialer.cli.db import db
 from dialer.cli.dnc import dnc
+from dialer.cli.report import report
 from dialer.cli.services import collector, run, scheduler, simulator, worker
 from dialer.settings import get_settings
 
@@ -43,6 +44,7 @@ for command in (
     load,
     status,
     export,
+    report,
     dnc,
     scheduler,
     worker,
