@@ -25,8 +25,10 @@ def status_renderable(data: dict[str, Any]) -> Group:
         "attempts",
         f"{data['attempts']} ({data['rate_per_s']:g}/s now, {data['live_attempts']} live)",
     )
-    eta = data["eta"] or "unknown"
-    head.add_row("ETA", f"{eta} ({data['eta_basis']})")
+    if data["state"] in ("completed", "cancelled"):
+        head.add_row("finished", data["eta"] or "")
+    else:
+        head.add_row("ETA", f"{data['eta'] or 'unknown'} ({data['eta_basis']})")
     counts = Table(title="contacts by status")
     counts.add_column("status")
     counts.add_column("count", justify="right")
