@@ -4,6 +4,8 @@ collector, outcome engine) against the built-in MTT simulator, on SQLite and Pos
 from __future__ import annotations
 
 import csv
+import json
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,6 +23,7 @@ from dialer.embedded import embedded_stack, wait_until_done
 from dialer.export.run import export_campaign
 from dialer.export.status import campaign_status
 from dialer.loader.load import load_contacts
+from dialer.report import write_report
 from dialer.settings import Settings
 from dialer.simulator.config import Override, SimulatorConfig
 from tests.support.factories import campaign_toml, fast_retry, make_campaign, write_csv
@@ -124,6 +127,22 @@ def assert_status_agrees_with_exports(engine: Engine, name: str, tmp_path: Path)
     assert {digit: item["count"] for digit, item in status["dtmf"].items()} == dict(by_dtmf)
     assert status["attempts"] == len(attempts) == sum(int(r["attempts"]) for r in contacts)
     assert status["contacts"] == len(contacts)
+
+    write_report(engine, name, tmp_path / f"{name}.html")
+    html = (tmp_path / f"{name}.html").read_text("utf-8")
+    embedded = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html)
+    assert embedded is not None
+    report = json.loads(embedded.group(1))
+    funnel = {step["key"]: step["count"] for step in report["funnel"]}
+    answered = {r["phone"] for r in attempts if r["outcome"] in ("answered", "delivered")}
+    assert funnel["loaded"] == len(contacts)
+    assert funnel["dialled"] == sum(1 for row in contacts if int(row["attempts"]) > 0)
+    assert funnel["answered"] == len(answered)
+    for digit, count in by_dtmf.items():
+        assert funnel[f"dtmf:{digit}"] == count
+    assert sum(point["count"] for point in report["timeline"]["points"]) == len(attempts)
+    by_cause = Counter(r["cause"] or "None" for r in attempts if r["outcome"])  # SMS: no cause
+    assert {str(c["cause"]): c["count"] for c in report["causes"]} == dict(by_cause)
 
 
 def run_campaign(
