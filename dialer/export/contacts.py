@@ -45,14 +45,24 @@ class ContactTable:
     rows: Iterator[tuple[ContactValue, ...]]
 
 
-def _extra_columns(session: Session, campaign_id: int) -> tuple[str, ...]:
+def _source_headers(session: Session, campaign_id: int) -> tuple[str, ...]:
     """Union of the original CSV headers of a campaign's contacts, in first-seen order."""
     seen: dict[str, None] = {}
-    query = select(Contact.fields_json).where(Contact.campaign_id == campaign_id)
+    query = (
+        select(Contact.fields_json)
+        .where(Contact.campaign_id == campaign_id)
+        .order_by(col(Contact.id))
+    )
     for fields_json in session.exec(query.execution_options(yield_per=5000)):
         for key in json.loads(fields_json):
             seen.setdefault(key, None)
-    return tuple(key for key in seen if key not in CONTACT_COLUMNS)
+    return tuple(seen)
+
+
+def export_header(source: str) -> str:
+    """A source column's export header: its own name, unless a contract column has it (the
+    file's raw ``phone`` column must not vanish behind the normalised one)."""
+    return f"{source} (csv)" if source in CONTACT_COLUMNS else source
 
 
 def changed_in(table: type[Contact] | type[Attempt], window: Window | None) -> list[Any]:
@@ -73,7 +83,7 @@ def contact_table(
     so incremental exports of one campaign share one header."""
     assert campaign.id is not None
     with Session(engine) as session:
-        extras = _extra_columns(session, campaign.id)
+        sources = _source_headers(session, campaign.id)
 
     def rows() -> Iterator[tuple[ContactValue, ...]]:
         with Session(engine) as session:
@@ -102,7 +112,8 @@ def contact_table(
                     contact.reason,
                     contact.timezone,
                     contact.line_no,
-                    *(fields.get(key) for key in extras),
+                    *(fields.get(key) for key in sources),
                 )
 
+    extras = tuple(export_header(source) for source in sources)
     return ContactTable(CONTACT_COLUMNS + extras, extras, rows())

@@ -54,7 +54,8 @@ def export_campaign(
         if fmt == "xlsx":
             rows = write_xlsx(output, table.columns, table.rows)
         elif fmt == "parquet":
-            rows = write_parquet(output, table.columns, table.rows)
+            extras = len(table.extra_columns)
+            rows = write_parquet(output, table.columns, table.rows, text_columns=extras)
         else:
             rows = write_csv(output, table.columns, table.rows, excel=excel)
     except PermissionError:

@@ -55,23 +55,38 @@ def _xlsx_cell(value: object) -> object:
 
 
 def write_parquet(
-    path: Path, columns: Sequence[str], rows: Iterable[Sequence[object]], batch: int = 50_000
+    path: Path,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    text_columns: int = 0,
+    batch: int = 50_000,
 ) -> int:
     """Write rows to Parquet in row groups of ``batch`` (bounded memory), typed: counts and
     causes as int64, ``*_at`` as timezone-aware UTC timestamps, everything else (phones
-    included) as strings. Text is written as is: Parquet is not evaluated by spreadsheets.
-    Returns the number of data rows."""
+    included) as strings; the last ``text_columns`` (a contact's original CSV columns) are
+    strings whatever their names. Text is written as is: Parquet is not evaluated by
+    spreadsheets. Returns the number of data rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pa.schema([(name, _parquet_type(name)) for name in columns])
+    typed = len(columns) - text_columns
+    schema = pa.schema(
+        [
+            (name, _parquet_type(name) if i < typed else pa.string())
+            for i, name in enumerate(columns)
+        ]
+    )
     writer = None
     count = 0
     chunk: list[Sequence[object]] = []
 
     def flush() -> None:
         nonlocal writer
-        data = [[_parquet_value(name, row[i]) for row in chunk] for i, name in enumerate(columns)]
+        data = [
+            [_parquet_value(name if i < typed else "", row[i]) for row in chunk]
+            for i, name in enumerate(columns)
+        ]
         table = pa.Table.from_arrays(
             [pa.array(col, type=schema.field(i).type) for i, col in enumerate(data)], schema=schema
         )

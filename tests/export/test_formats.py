@@ -94,3 +94,25 @@ def test_attempt_level_export_in_every_format(campaign: Engine, tmp_path: Path) 
         result = export_campaign(campaign, "test", tmp_path / f"a.{fmt}", fmt=fmt, level="attempts")
         assert result.rows == 0  # nothing dialled yet; the files still open with their header
     assert pq.read_table(tmp_path / "a.parquet").num_rows == 0
+
+
+def test_source_columns_named_like_export_columns_are_kept_as_text(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """A file's own ``phone``, ``created_at`` or ``cause`` column is exported under a
+    ``(csv)`` suffix when a contract column has its name, and as text in Parquet."""
+    make_campaign(sqlite_engine, make_config(text="Hi"))
+    rows = "phone,created_at,cause\n8 (916) 123-45-67,2026-01-02,=bad\n"
+    load_contacts(sqlite_engine, "test", write_csv(tmp_path / "c.csv", rows))
+    export_campaign(sqlite_engine, "test", tmp_path / "c.parquet", fmt="parquet", level="contacts")
+    export_campaign(sqlite_engine, "test", tmp_path / "c.csv", fmt="csv", level="contacts")
+
+    table = pq.read_table(tmp_path / "c.parquet")
+    assert table.column_names[-3:] == ["phone (csv)", "created_at", "cause"]
+    assert {str(table.schema.field(name).type) for name in table.column_names[-3:]} == {"string"}
+    row = table.to_pylist()[0]
+    assert (row["phone"], row["phone (csv)"]) == ("79161234567", "8 (916) 123-45-67")
+    assert (row["created_at"], row["cause"]) == ("2026-01-02", "=bad")
+    with (tmp_path / "c.csv").open(encoding="utf-8-sig", newline="") as handle:
+        from_csv = next(csv.DictReader(handle))
+    assert (from_csv["phone (csv)"], from_csv["cause"]) == ("8 (916) 123-45-67", "'=bad")
