@@ -127,7 +127,12 @@ def _cancel_waiting(session: Session, campaign: Campaign, now: datetime) -> None
             col(Contact.campaign_id) == campaign.id,
             col(Contact.id).in_(queued.scalar_subquery()),
         )
-        .values(status=ContactStatus.CANCELLED, reason="campaign cancelled", updated_at=now)
+        .values(
+            status=ContactStatus.CANCELLED,
+            reason="campaign cancelled",
+            next_attempt_at=None,
+            updated_at=now,
+        )
     )
     session.execute(
         update(Attempt)

@@ -36,6 +36,7 @@ from dialer.states import (
     AttemptStatus,
     CampaignState,
     ContactStatus,
+    Outcome,
 )
 
 QUEUE_SECONDS = 3.0
@@ -176,6 +177,8 @@ def _schedule_campaign(
         if verdict.final_status is not None:
             contact.status = verdict.final_status
             contact.next_attempt_at = None
+            if verdict.final_status == ContactStatus.OPTED_OUT:
+                contact.outcome = Outcome.OPTED_OUT.value
         else:
             contact.next_attempt_at = verdict.retry_at
         session.add(contact)
@@ -210,6 +213,7 @@ def _schedule_campaign(
             attempts=Contact.attempts + 1,
             last_attempt_id=bindparam("attempt_pk"),
             last_attempt_at=now,
+            next_attempt_at=None,
             reason=None,
             updated_at=now,
         ),
