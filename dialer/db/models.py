@@ -191,4 +191,7 @@ class Load(SQLModel, table=True):
     duplicates: int = 0
     suppressed: int = 0
     rejects_file: str | None = Field(default=None, max_length=1000)
+    columns_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """The file's header (its distinct column names, in order) as a JSON list: the export's
+    original-CSV columns come from here instead of a scan of every contact."""
     created_at: datetime = _created()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col
 
 from dialer.db.models import Attempt, Campaign
-from dialer.export.contacts import ContactTable, ContactValue, changed_in
 from dialer.export.cursor import Window
+from dialer.export.table import ExportTable, Value, changed_in, stream_rows
 from dialer.providers.causes import cause_text
 
 ATTEMPT_COLUMNS = (
@@ -42,44 +43,53 @@ ATTEMPT_COLUMNS = (
 
 def attempt_table(
     engine: Engine, campaign: Campaign, window: Window | None = None, batch: int = 5000
-) -> ContactTable:
+) -> ExportTable:
     """Stream a campaign's attempts in id order with bounded memory; with a ``window``, only
     those whose last change falls in it."""
+    statement = (
+        sa_select(*(col(column) for column in SOURCE_COLUMNS))
+        .where(col(Attempt.campaign_id) == campaign.id, *changed_in(Attempt, window))
+        .order_by(col(Attempt.id))
+    )
+    name = campaign.name
 
-    def rows() -> Iterator[tuple[ContactValue, ...]]:
-        with Session(engine) as session:
-            query = (
-                select(Attempt)
-                .where(Attempt.campaign_id == campaign.id, *changed_in(Attempt, window))
-                .order_by(col(Attempt.id))
-                .execution_options(yield_per=batch)
+    def rows() -> Iterator[tuple[Value, ...]]:
+        for row in stream_rows(engine, statement, batch):
+            cause = row[7]
+            yield (
+                name,
+                *row[:6],
+                "true" if row[6] else "false",
+                cause,
+                cause_text(cause) if cause is not None else None,
+                *row[8:],
             )
-            for a in session.exec(query):
-                yield (
-                    campaign.name,
-                    a.id,
-                    a.number,
-                    a.channel,
-                    a.status,
-                    a.outcome,
-                    a.provider_id,
-                    "true" if a.counts_budget else "false",
-                    a.cause,
-                    cause_text(a.cause) if a.cause is not None else None,
-                    a.duration,
-                    a.dtmf,
-                    a.dtmf_label,
-                    a.transfer_number,
-                    a.transfer_cause,
-                    a.transfer_duration,
-                    a.sms_status,
-                    a.error,
-                    a.created_at,
-                    a.dialing_at,
-                    a.submitted_at,
-                    a.answered_at,
-                    a.finished_at,
-                    a.updated_at,
-                )
 
-    return ContactTable(ATTEMPT_COLUMNS, (), rows())
+    return ExportTable(ATTEMPT_COLUMNS, (), rows())
+
+
+SOURCE_COLUMNS = (
+    Attempt.id,
+    Attempt.number,
+    Attempt.channel,
+    Attempt.status,
+    Attempt.outcome,
+    Attempt.provider_id,
+    Attempt.counts_budget,
+    Attempt.cause,
+    Attempt.duration,
+    Attempt.dtmf,
+    Attempt.dtmf_label,
+    Attempt.transfer_number,
+    Attempt.transfer_cause,
+    Attempt.transfer_duration,
+    Attempt.sms_status,
+    Attempt.error,
+    Attempt.created_at,
+    Attempt.dialing_at,
+    Attempt.submitted_at,
+    Attempt.answered_at,
+    Attempt.finished_at,
+    Attempt.updated_at,
+)
+"""The columns read for ``ATTEMPT_COLUMNS``: ``campaign`` and ``cause_text`` are added."""

@@ -50,14 +50,14 @@ def export_campaign(
     )
     if not output.parent.exists():
         raise UserError(f"{output}: directory {output.parent} does not exist")
+    extras = len(table.extra_columns)
     try:
         if fmt == "xlsx":
-            rows = write_xlsx(output, table.columns, table.rows)
+            rows = write_xlsx(output, table.columns, table.rows, text_columns=extras)
         elif fmt == "parquet":
-            extras = len(table.extra_columns)
             rows = write_parquet(output, table.columns, table.rows, text_columns=extras)
         else:
-            rows = write_csv(output, table.columns, table.rows, excel=excel)
+            rows = write_csv(output, table.columns, table.rows, excel=excel, text_columns=extras)
     except PermissionError:
         raise UserError(f"{output}: permission denied") from None
     except IsADirectoryError:

@@ -117,9 +117,11 @@ def load_contacts(
     stamp = db_timestamp(engine, now)
     seen = existing_phones(engine, campaign_id)
     rows = duplicates = 0
+    columns: list[str] = []
     try:
         with open_csv(path) as source, ContactWriter(engine, batch_size) as writer:
             header = source.header
+            columns = list(dict.fromkeys(header))
             phone_index = find_phone_column(
                 header, phone_column or config.phone_column, source=str(path)
             )
@@ -192,6 +194,7 @@ def load_contacts(
             Load(
                 campaign_id=campaign_id,
                 source_path=str(path),
+                columns_json=json.dumps(columns, ensure_ascii=False),
                 created_at=now,
                 **{k: v for k, v in summary.as_dict().items() if k not in ("campaign",)},
             )

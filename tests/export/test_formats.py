@@ -8,12 +8,15 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from dialer.db.engine import session_scope
+from dialer.db.models import Load
 from dialer.dnc import add_to_dnc
 from dialer.export.cells import escape_formula
 from dialer.export.run import export_campaign
+from dialer.export.writers import write_xlsx
 from dialer.loader.load import load_contacts
 from tests.support.factories import make_campaign, make_config, write_csv
 
@@ -59,9 +62,11 @@ def test_csv_xlsx_and_parquet_hold_the_same_rows(campaign: Engine, tmp_path: Pat
 
     with (tmp_path / "c.csv").open(encoding="utf-8-sig", newline="") as handle:
         from_csv = list(csv.DictReader(handle))
-    sheet = load_workbook(tmp_path / "c.xlsx", read_only=True).active
+    book = load_workbook(tmp_path / "c.xlsx", read_only=True)
+    sheet = book.active
     assert sheet is not None
     values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    book.close()
     from_xlsx = [dict(zip(values[0], row, strict=True)) for row in values[1:]]
     from_parquet = pq.read_table(tmp_path / "c.parquet").to_pylist()
 
@@ -116,3 +121,42 @@ def test_source_columns_named_like_export_columns_are_kept_as_text(
     with (tmp_path / "c.csv").open(encoding="utf-8-sig", newline="") as handle:
         from_csv = next(csv.DictReader(handle))
     assert (from_csv["phone (csv)"], from_csv["cause"]) == ("8 (916) 123-45-67", "'=bad")
+
+
+def test_original_columns_come_from_every_load_in_order(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """Each load records its header; the export's original columns are their union in load
+    order, with or without those records (older loads are read contact by contact)."""
+    make_campaign(sqlite_engine, make_config(text="Hi"))
+    first = write_csv(tmp_path / "a.csv", "name,phone\nAnn,79161234567\n")
+    second = write_csv(tmp_path / "b.csv", "phone;city;note\n79161234568;Тула\n")  # a short row
+    load_contacts(sqlite_engine, "test", first)
+    load_contacts(sqlite_engine, "test", second)
+
+    def header() -> list[str]:
+        export_campaign(sqlite_engine, "test", tmp_path / "o.csv", fmt="csv", level="contacts")
+        with (tmp_path / "o.csv").open(encoding="utf-8-sig", newline="") as handle:
+            return next(csv.reader(handle))
+
+    assert header()[-4:] == ["name", "phone (csv)", "city", "note"]  # note: in the header only
+    with session_scope(sqlite_engine) as session:
+        session.execute(update(Load).values(columns_json=None))  # as loaded before 0002
+    assert header()[-3:] == ["name", "phone (csv)", "city"]  # no contact has a note
+
+
+def test_an_xlsx_sheet_holds_excels_row_limit_and_continues(tmp_path: Path) -> None:
+    rows = [(f"7916000000{i}", i) for i in range(5)]
+    count = write_xlsx(tmp_path / "x.xlsx", ("phone", "attempts"), rows, max_rows=3)
+    book = load_workbook(tmp_path / "x.xlsx", read_only=True)
+    sheets = {
+        sheet.title: [list(r) for r in sheet.iter_rows(values_only=True)]  # type: ignore[union-attr]
+        for sheet in book.worksheets
+    }
+    book.close()
+    assert count == 5
+    assert sheets == {
+        "export": [["phone", "attempts"], ["79160000000", 0], ["79160000001", 1]],
+        "export_2": [["phone", "attempts"], ["79160000002", 2], ["79160000003", 3]],
+        "export_3": [["phone", "attempts"], ["79160000004", 4]],
+    }
