@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,6 +35,7 @@ from dialer.report.data import (
     local_hours,
 )
 from dialer.report.page import DATA_ELEMENT_ID, embed_json, hours_chart, render_page
+from tests.support.cli import assert_one_line_error, dialer, last_json
 from tests.support.factories import make_campaign, make_config, write_csv
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -253,29 +251,15 @@ def test_report_of_an_unknown_campaign_or_to_a_missing_directory(
     assert not (tmp_path / "no").exists()
 
 
-def _dialer(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DIALER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
-    return subprocess.run(
-        [sys.executable, "-m", "dialer", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_cli_writes_the_report_and_fails_in_one_line(tmp_path: Path) -> None:
     toml = tmp_path / "c.toml"
     toml.write_text(
         'name = "cli"\nchannel = "sms"\n[message]\ntext = "Hi"\ncaller_id = "74950000000"\n'
     )
-    assert _dialer(tmp_path, "campaign", "create", str(toml)).returncode == 0
-    ok = _dialer(tmp_path, "report", "cli", "-o", "r.html", "--json")
+    assert dialer(tmp_path, "campaign", "create", str(toml)).returncode == 0
+    ok = dialer(tmp_path, "report", "cli", "-o", "r.html", "--json")
     assert ok.returncode == 0, ok.stderr
-    payload = json.loads(ok.stdout.strip().splitlines()[-1])
-    assert payload == {
+    assert last_json(ok.stdout) == {
         "campaign": "cli",
         "output": "r.html",
         "bytes": (tmp_path / "r.html").stat().st_size,
@@ -285,13 +269,9 @@ def test_cli_writes_the_report_and_fails_in_one_line(tmp_path: Path) -> None:
         (("report", "nope", "-o", "r.html"), "unknown campaign 'nope'"),
         (("report", "cli", "-o", "missing/r.html"), "does not exist"),
     ):
-        failed = _dialer(tmp_path, *args)
+        failed = dialer(tmp_path, *args)
         assert failed.returncode == 1
-        assert "Traceback" not in failed.stderr
-        lines = failed.stderr.strip().splitlines()
-        assert len(lines) == 1, failed.stderr
-        assert lines[0].startswith("dialer: error: ")
-        assert needle in lines[0]
+        assert_one_line_error(failed, "dialer: error: ", needle)
 
 
 @pytest.mark.parametrize(
