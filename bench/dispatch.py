@@ -32,7 +32,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -41,9 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import redis
-from psycopg import sql
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -71,6 +68,7 @@ from tests.support.processes import (
     reachable,
     wait_until,
 )
+from tests.support.services import fresh_database
 
 TOKEN = "bench-token"
 CAMPAIGN = "bench"
@@ -156,25 +154,6 @@ def cpu_snapshot(c: Cluster) -> dict[str, float]:
     return snapshot
 
 
-@contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
-    """Create an empty PostgreSQL database; yield its SQLAlchemy URL; drop it afterwards."""
-    name = f"dialer_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        server = admin_url.split("://", 1)[1].rsplit("/", 1)[0]
-        yield f"postgresql+psycopg://{server}/{name}"
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-
-
 def process_env(settings: Settings, app_name: str) -> dict[str, str]:
     """The ``DIALER_*`` environment of one service. ``app_name`` tags its PostgreSQL
     connections, so the bench can see that it has connected."""
@@ -215,7 +194,7 @@ def cluster(
     """The distributed topology on fresh databases, ready to dial; all stopped on exit."""
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dialer-bench-")))
-        url = stack.enter_context(fresh_database(args.pg_admin_url))
+        url = stack.enter_context(fresh_database(args.pg_admin_url, "dialer_bench"))
         client = redis.Redis.from_url(args.redis_url)
         client.flushdb()
         stack.callback(client.close)

@@ -47,7 +47,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -68,6 +67,7 @@ from dialer.export.run import export_campaign
 # The campaign factories are shared with the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.support.factories import make_campaign, make_config
+from tests.support.services import fresh_database
 
 CAMPAIGN = "bench"
 TENTH = "bench-tenth"
@@ -362,27 +362,6 @@ def _seed_connection(url: str) -> Iterator[tuple[Any, Any]]:
 
 def _psycopg_url(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-@contextlib.contextmanager
-def throwaway_pg_database(server_url: str) -> Iterator[str]:
-    """Create an empty database on the server of ``server_url`` (connecting to its database
-    to do so); yield the new database's SQLAlchemy URL; drop it afterwards."""
-    admin_url = _psycopg_url(server_url)
-    name = f"dialer_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        url = make_url(server_url).set(drivername="postgresql+psycopg", database=name)
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 def seeded_rows(url: str) -> dict[str, int]:
@@ -715,7 +694,7 @@ def main() -> None:
         if args.db:
             if not args.db.startswith(("postgresql", "postgres:")):
                 parser.error("--db takes a PostgreSQL URL")
-            url = stack.enter_context(throwaway_pg_database(args.db))
+            url = stack.enter_context(fresh_database(args.db, "dialer_bench"))
         else:
             folder = args.keep or work
             folder.mkdir(parents=True, exist_ok=True)

@@ -27,22 +27,20 @@ peak of one load under ``tracemalloc`` (a separate, untimed run).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import random
 import resource
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 from sqlalchemy.engine import Engine
 
 from dialer.campaign.config import parse_config
@@ -50,6 +48,10 @@ from dialer.campaign.store import create_campaign
 from dialer.db.engine import make_engine, session_scope
 from dialer.db.migrate import upgrade
 from dialer.loader.load import LoadSummary, load_contacts
+
+# The throwaway-database helper is shared with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.services import fresh_database
 
 HEADER = ("ФИО", "Телефон", "Номер заказа", "Город")
 CAMPAIGN = "bench"
@@ -159,7 +161,7 @@ def floor_sqlite(csv_path: Path, db_path: Path) -> float:
 
 def floor_postgres(csv_path: Path, url: str) -> float:
     """Seconds to read the CSV and COPY the raw rows into a plain PostgreSQL table."""
-    with psycopg.connect(url) as connection:
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as connection:
         connection.execute("CREATE TABLE raw (a text, b text, c text, d text)")
         connection.commit()
         started = time.perf_counter()
@@ -200,24 +202,6 @@ def timed_load(
     finally:
         engine.dispose()
         rejects.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def fresh_pg_database(admin_url: str) -> Iterator[str]:
-    """Create an empty PostgreSQL database; yield its URL; drop it afterwards."""
-    name = f"dialer_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 @dataclass
@@ -266,9 +250,9 @@ def main() -> None:
             seconds, summary = timed_load(f"sqlite:///{work / f'load-{run}.db'}", csv_path, rejects)
             sqlite.loads.append(seconds)
             if args.postgres:
-                with fresh_pg_database(args.pg_admin_url) as url:
+                with fresh_database(args.pg_admin_url, "dialer_bench") as url:
                     postgres.floors.append(floor_postgres(csv_path, url))
-                with fresh_pg_database(args.pg_admin_url) as url:
+                with fresh_database(args.pg_admin_url, "dialer_bench") as url:
                     postgres.loads.append(timed_load(url, csv_path, rejects)[0])
         assert summary is not None
         print(

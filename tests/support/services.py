@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 PG_ADMIN_URL = os.environ.get(
     "DIALER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -29,30 +29,42 @@ def service_missing(what: str, error: Exception) -> None:
 
 
 @contextmanager
-def throwaway_database() -> Iterator[str]:
-    """Create an empty PostgreSQL database; yield its URL; drop it afterwards."""
-    name = f"dialer_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+def fresh_database(admin_url: str, prefix: str = "dialer_test") -> Iterator[str]:
+    """Create an empty database on the PostgreSQL server of ``admin_url``; yield its
+    SQLAlchemy URL (psycopg 3); drop it afterwards, closing whatever still uses it. Shared by
+    the tests and the benchmarks."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    server = make_url(admin_url).set(drivername="postgresql+psycopg")
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # any connection failure means "no PostgreSQL here"
-        admin.dispose()
-        service_missing("PostgreSQL at 127.0.0.1:5432", exc)
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                )
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     finally:
-        with admin.connect() as connection:
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """``fresh_database`` on the test server; its absence skips (fails under CI=true)."""
+    stack = ExitStack()
+    try:
+        url = stack.enter_context(fresh_database(PG_ADMIN_URL))
+    except Exception as exc:  # any connection failure means "no PostgreSQL here"
+        service_missing("PostgreSQL at 127.0.0.1:5432", exc)
+    with stack:
+        yield url
 
 
 def redis_url_or_skip() -> str:
