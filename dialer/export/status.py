@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,36 +25,25 @@ def campaign_status(
     now = now or utcnow()
     config = config_of(campaign)
     with Session(engine) as session:
-        by_status = dict(
-            session.exec(
-                select(Contact.status, func.count())
-                .where(Contact.campaign_id == campaign.id)
-                .group_by(col(Contact.status))
-            ).all()
-        )
-        by_outcome = dict(
-            session.exec(
-                select(Contact.outcome, func.count())
-                .where(Contact.campaign_id == campaign.id, col(Contact.outcome).is_not(None))
-                .group_by(col(Contact.outcome))
-            ).all()
-        )
-        by_dtmf = dict(
-            session.exec(
-                select(Contact.dtmf, func.count())
-                .where(Contact.campaign_id == campaign.id, col(Contact.dtmf).is_not(None))
-                .group_by(col(Contact.dtmf))
-            ).all()
-        )
+        # One pass over the campaign's contacts for all three tallies.
+        tallies = session.exec(
+            select(Contact.status, Contact.outcome, Contact.dtmf, func.count())
+            .where(Contact.campaign_id == campaign.id)
+            .group_by(col(Contact.status), col(Contact.outcome), col(Contact.dtmf))
+        ).all()
         attempts = session.exec(
             select(func.count()).select_from(Attempt).where(Attempt.campaign_id == campaign.id)
         ).one()
+        since = now.replace(microsecond=0) - _MINUTE
         recent = session.exec(
             select(func.count())
             .select_from(Attempt)
             .where(
                 Attempt.campaign_id == campaign.id,
-                col(Attempt.dialing_at) >= now.replace(microsecond=0) - _MINUTE,
+                # Implied by the next term (an attempt changes when it is dialled); it lets
+                # the (campaign_id, updated_at) index find the last minute's attempts.
+                col(Attempt.updated_at) >= since,
+                col(Attempt.dialing_at) >= since,
             )
         ).one()
         load_rows = session.exec(select(Load).where(Load.campaign_id == campaign.id)).all()
@@ -85,6 +75,15 @@ def campaign_status(
                 col(Attempt.status).in_(LIVE_ATTEMPT_STATUSES),
             )
         ).one()
+    by_status: Counter[str] = Counter()
+    by_outcome: Counter[str] = Counter()
+    by_dtmf: Counter[str] = Counter()
+    for status, outcome, digit, n in tallies:
+        by_status[status] += n
+        if outcome is not None:
+            by_outcome[outcome] += n
+        if digit is not None:
+            by_dtmf[digit] += n
     counts = {status.value: int(by_status.get(status.value, 0)) for status in ContactStatus}
     total = sum(counts.values())
     final = sum(counts[s.value] for s in FINAL_CONTACT_STATUSES)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -19,6 +20,7 @@ from dialer.export.progress import (
     explain_waiting,
 )
 from dialer.export.status import campaign_status
+from dialer.export.status_view import status_renderable
 from dialer.loader.load import load_contacts
 from tests.support.factories import make_campaign, make_config, write_csv
 
@@ -148,3 +150,35 @@ def test_status_of_a_running_campaign(engine: Engine, tmp_path: Path) -> None:
         {"reason": "in line for the rate limit (5/s)", "count": 5, "next_at": None},
         {"reason": "retry after busy", "count": 2, "next_at": "2026-11-02T09:10:00+00:00"},
     ]
+
+
+def test_the_status_table_shows_rate_eta_and_reasons() -> None:
+    data = {
+        "campaign": "c",
+        "channel": "ivr",
+        "state": "running",
+        "state_reason": None,
+        "contacts": 10,
+        "final": 2,
+        "attempts": 3,
+        "rate_per_s": 0.05,
+        "live_attempts": 1,
+        "eta": "2026-11-02T09:10:00+00:00",
+        "eta_basis": "7 contact(s) to dial at 0.1/s",
+        "counts": {"pending": 5, "reached": 2},
+        "outcomes": {"answered": 2},
+        "dtmf": {"1": {"count": 1, "label": "pickup"}},
+        "waiting": [
+            {"reason": "retry after busy", "count": 2, "next_at": "2026-11-02T09:10:00+00:00"}
+        ],
+    }
+    console = Console(record=True, width=120)
+    console.print(status_renderable(data))
+    text = console.export_text()
+    assert "0.05/s now, 1 live" in text
+    assert "ETA       2026-11-02T09:10:00+00:00 (7 contact(s) to dial at 0.1/s)" in text
+    assert "retry after busy" in text
+    assert "pickup" in text
+    data["state"] = "completed"
+    console.print(status_renderable(data))
+    assert "finished  2026-11-02T09:10:00+00:00" in console.export_text()
