@@ -138,6 +138,7 @@ def run_embedded(
     2 when the provider paused the campaign, 130 after Ctrl-C (which pauses it)."""
     from dialer.export.run import export_campaign
     from dialer.loader.load import load_contacts
+    from dialer.report import write_report
     from dialer.sandbox import sandbox_campaign, sandbox_simulator_config
 
     console = Console(stderr=True)
@@ -181,8 +182,9 @@ def run_embedded(
             return 130
     out = output or Path(f"{name}-results.csv")
     exported = export_campaign(engine, name, out, fmt="csv", level="contacts")
+    report = write_report(engine, name, out.with_name(f"{out.stem}-report.html"))
     _print_summary(engine, name)
-    console.print(f"exported {exported.rows} contacts to {out}")
+    console.print(f"exported {exported.rows} contacts to {out}; report in {report.output}")
     if final_state == CampaignState.PAUSED:
         with session_scope(engine) as session:
             reason = get_campaign(session, name).state_reason

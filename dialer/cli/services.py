@@ -152,7 +152,8 @@ def run(
     """Run a whole campaign in one process: SQLite, an in-process broker and worker, the
     scheduler and the collector (and with --sandbox the MTT simulator, with time compressed
     and the calling window always open). Shows progress; exits 0 when every contact is final,
-    then prints a summary and writes an export. Ctrl-C pauses; running again resumes."""
+    then prints a summary and writes the contacts export (default NAME-results.csv) and the
+    HTML report beside it (NAME-results-report.html). Ctrl-C pauses; running again resumes."""
     from dialer.embedded import run_embedded
 
     code = run_embedded(

@@ -171,13 +171,16 @@ def write_parquet(
     rows: Iterable[Sequence[object]],
     *,
     text_columns: int = 0,
-    batch: int = 20_000,
+    row_group: int = 50_000,
+    batch: int = 5_000,
 ) -> int:
-    """Write rows to Parquet, a row group per ``batch`` rows (bounded memory), typed: counts
-    and causes as int64, ``*_at`` as timezone-aware UTC timestamps, everything else (phones
-    included) as strings; the last ``text_columns`` (a contact's original CSV columns) are
-    strings whatever their names. Text is written as is: Parquet is not evaluated by
-    spreadsheets. Returns the number of data rows."""
+    """Write rows to Parquet, typed: counts and causes as int64, ``*_at`` as timezone-aware
+    UTC timestamps, everything else (phones included) as strings; the last ``text_columns``
+    (a contact's original CSV columns) are strings whatever their names. Text is written as
+    is: Parquet is not evaluated by spreadsheets. Returns the number of data rows.
+
+    Rows become Arrow record batches ``batch`` at a time, so few Python row objects live at
+    once; the compact batches are written as row groups of ``row_group`` rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -187,16 +190,22 @@ def write_parquet(
         [(name, types.get(kind, pa.string())) for name, kind in zip(columns, kinds, strict=True)]
     )
     count = 0
+    pending: list[object] = []
+    pending_rows = 0
     with pq.ParquetWriter(str(path), schema) as writer:
         for chunk in _batches(rows, batch):
             arrays = [
                 _arrow_array(values, field.type)
                 for values, field in zip(zip(*chunk, strict=True), schema, strict=True)
             ]
-            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+            pending.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+            pending_rows += len(chunk)
             count += len(chunk)
-        if not count:
-            writer.write_table(schema.empty_table())
+            if pending_rows >= row_group:
+                writer.write_table(pa.Table.from_batches(pending, schema=schema))
+                pending, pending_rows = [], 0
+        if pending or not count:
+            writer.write_table(pa.Table.from_batches(pending, schema=schema))
     return count
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import json
+import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -135,3 +139,24 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
     result = dialer(tmp_path, "status", "x", db="postgresql://nobody:secret@127.0.0.1:1/none")
     assert_one_line_error(result, "database postgresql://nobody:***@127.0.0.1:1/none", "refused")
     assert "secret" not in result.stderr
+
+
+@pytest.mark.timeout(300)
+def test_the_readme_demo_runs_a_sandbox_campaign_to_the_end(tmp_path: Path) -> None:
+    """``dialer run CAMPAIGN.toml FILE.csv --sandbox``, the README's first command."""
+    campaigns = Path(__file__).resolve().parents[2] / "campaigns"
+    for name in ("order-ready.toml", "order-ready.csv"):
+        shutil.copy(campaigns / name, tmp_path / name)
+    result = dialer(tmp_path, "run", "order-ready.toml", "order-ready.csv", "--sandbox")
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    with (tmp_path / "order-ready-results.csv").open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 36  # 43 lines: 6 rejected, 1 duplicate
+    assert {row["status"] for row in rows} <= {"reached", "not_reached", "invalid"}
+    assert (tmp_path / "order-ready.rejects.csv").read_text("utf-8").count("\n") == 7
+    html = (tmp_path / "order-ready-results-report.html").read_text("utf-8")
+    embedded = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html)
+    assert embedded is not None
+    funnel = {step["key"]: step["count"] for step in json.loads(embedded.group(1))["funnel"]}
+    assert funnel["loaded"] == funnel["dialled"] == 36
