@@ -176,6 +176,7 @@ def load_contacts(
                     progress(source.bytes_read, source.total_bytes)
             writer.finish()
             loaded, suppressed = writer.inserted - writer.suppressed, writer.suppressed
+            duplicates += writer.conflicts
             if progress is not None:
                 progress(source.total_bytes, source.total_bytes)
     finally:

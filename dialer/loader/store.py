@@ -3,8 +3,10 @@
 SQLite: ``executemany`` on the raw DB-API connection. PostgreSQL: binary ``COPY`` (psycopg 3),
 the fastest path the server has, fed while the next batch is read (``ContactWriter``). Each
 batch is one transaction. Deduplication happens before (in memory, against the numbers the
-campaign already has), so every row sent here is new; the unique constraint stays the final
-guard against a concurrent load of the same campaign.
+campaign already has), so every row sent here is normally new. A concurrent load of the same
+campaign may have stored some of them since: the unique constraint refuses that batch, and it
+is inserted again row by row with ``ON CONFLICT DO NOTHING``, the numbers the other load got
+first counted as duplicates (``conflicts``).
 """
 
 from __future__ import annotations
@@ -95,6 +97,8 @@ class ContactWriter:
         self.inserted = 0
         self.suppressed = 0
         """Of ``inserted``, the rows stored as ``suppressed``."""
+        self.conflicts = 0
+        """Rows another load of the campaign stored first (not inserted: duplicates)."""
         # PostgreSQL: the batch being COPYed, how much of it is written, and its COPY.
         self._sending: list[ContactRow] = []
         self._sent = 0
@@ -156,8 +160,12 @@ class ContactWriter:
         if self._sqlite:
             marks = ", ".join("?" for _ in CONTACT_INSERT_COLUMNS)
             cursor = self._connection.cursor()
-            with self._transaction():
-                cursor.executemany(f"INSERT INTO contacts ({_COLUMNS}) VALUES ({marks})", batch)
+            try:
+                with self._transaction():
+                    cursor.executemany(f"INSERT INTO contacts ({_COLUMNS}) VALUES ({marks})", batch)
+            except self._integrity_errors():
+                self._insert_one_by_one(batch)
+                return
             self.inserted += len(batch)
             self.suppressed += len(listed)
             return
@@ -174,13 +182,49 @@ class ContactWriter:
         sending, self._sending = self._sending, []
         if not sending:
             return
-        with self._transaction():
-            for row in sending[self._sent :]:
-                self._copy.write_row(row)
-            self._copy_scope.close()  # ends the COPY: the server's errors show here
+        try:
+            with self._transaction():
+                for row in sending[self._sent :]:
+                    self._copy.write_row(row)
+                self._copy_scope.close()  # ends the COPY: the server's errors show here
+        except self._integrity_errors():
+            self._sent, self._copy = 0, None
+            self._insert_one_by_one(sending)
+            return
         self.inserted += len(sending)
         self.suppressed += self._sending_suppressed
         self._sent, self._copy = 0, None
+
+    def _integrity_errors(self) -> type[Exception]:
+        """The driver's unique-violation error (the batch was rolled back)."""
+        if self._sqlite:
+            import sqlite3
+
+            return sqlite3.IntegrityError
+        import psycopg
+
+        return psycopg.errors.UniqueViolation
+
+    def _insert_one_by_one(self, batch: list[ContactRow]) -> None:
+        """A batch the unique constraint refused, in one transaction, skipping the numbers
+        already stored; each skipped row counts in ``conflicts``."""
+        mark = "?" if self._sqlite else "%s"
+        statement = (
+            f"INSERT INTO contacts ({_COLUMNS}) VALUES ({', '.join(mark for _ in batch[0])}) "
+            "ON CONFLICT (phone, campaign_id) DO NOTHING"
+        )
+        cursor = self._connection.cursor()
+        inserted = suppressed = 0
+        with self._transaction():
+            for row in batch:
+                cursor.execute(statement, row)
+                if cursor.rowcount == 1:
+                    inserted += 1
+                    suppressed += row[_STATUS] == ContactStatus.SUPPRESSED
+        cursor.close()
+        self.inserted += inserted
+        self.suppressed += suppressed
+        self.conflicts += len(batch) - inserted
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

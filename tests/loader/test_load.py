@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
-import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -18,6 +17,7 @@ from dialer.db.models import Contact
 from dialer.dnc import add_to_dnc
 from dialer.errors import ConfigError, InputFileError, NotFoundError
 from dialer.loader.load import fields_json_encoder, load_contacts
+from dialer.loader.store import ContactWriter, db_timestamp
 from tests.support.factories import make_campaign, make_config, write_csv
 
 # Every kind of damage, one line each, in an Excel-style cp1251 ';' file.
@@ -171,20 +171,63 @@ def test_batch_size_changes_nothing(engine: Engine, tmp_path: Path) -> None:
     )
 
 
-def test_a_failed_batch_is_rolled_back(
-    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("batch_size", [2, 10])
+def test_numbers_a_concurrent_load_stored_first_are_duplicates(
+    engine: Engine, tmp_path: Path, batch_size: int
+) -> None:
+    """Another load of the campaign stores a number after this load read the campaign's
+    numbers: the unique constraint refuses the batch, which goes in again row by row, the
+    clashing number counted as a duplicate instead of failing the load."""
+    campaign_id = make_campaign(engine, make_config(text="Hi {name}"))
+    with session_scope(engine) as session:
+        add_to_dnc(session, ["79160000003"], source="cli")
+    stamp = db_timestamp(engine, datetime(2026, 11, 2, tzinfo=UTC))
+
+    def row(phone: str, line: int) -> tuple[object, ...]:
+        return (
+            campaign_id,
+            phone,
+            "pending",
+            None,
+            0,
+            0,
+            stamp,
+            "Europe/Moscow",
+            "",
+            "RU",
+            line,
+            "{}",
+            stamp,
+        )
+
+    with ContactWriter(engine, batch_size) as first:
+        first.add(row("79161234567", 1))
+        first.finish()
+    with ContactWriter(engine, batch_size) as second:  # it did not see the first one's number
+        for line, phone in enumerate(("79160000001", "79161234567", "79160000003"), start=1):
+            second.add(row(phone, line))
+        second.finish()
+
+    assert (second.inserted, second.suppressed, second.conflicts) == (2, 1, 1)
+    stored = _stored(engine, campaign_id)
+    assert set(stored) == {"79161234567", "79160000001", "79160000003"}
+    assert stored["79160000003"][0] == "suppressed"
+
+
+def test_two_loads_of_one_file_at_once_account_for_every_row(
+    engine: Engine, tmp_path: Path
 ) -> None:
     campaign_id = make_campaign(engine, make_config(text="Hi {name}"))
-    first = write_csv(tmp_path / "first.csv", "name,phone\nAnn,79161234567\n")
-    load(engine, first)
-    # A concurrent load of the same number: only the unique constraint can notice.
-    monkeypatch.setattr("dialer.loader.load.existing_phones", lambda *_: set())
-    second = write_csv(tmp_path / "second.csv", "name,phone\nBob,79167654321\nAnn,79161234567\n")
-    with pytest.raises((sqlite3.IntegrityError, psycopg.errors.UniqueViolation)):
-        load_contacts(engine, "test", second, batch_size=5)
-    assert set(_stored(engine, campaign_id)) == {"79161234567"}
-    load(engine, write_csv(tmp_path / "third.csv", "name,phone\nCid,79160000002\n"))
-    assert set(_stored(engine, campaign_id)) == {"79161234567", "79160000002"}
+    rows = "".join(f"n{i},7916{i:07d}\n" for i in range(3000))
+    path = write_csv(tmp_path / "c.csv", "name,phone\n" + rows)
+    with ThreadPoolExecutor(2) as pool:
+        summaries = list(
+            pool.map(lambda _: load_contacts(engine, "test", path, batch_size=100), range(2))
+        )
+    for summary in summaries:
+        assert summary.rows == summary.loaded + summary.duplicates == 3000
+    assert sum(summary.loaded for summary in summaries) == 3000
+    assert len(_stored(engine, campaign_id)) == 3000
 
 
 @pytest.mark.parametrize(
