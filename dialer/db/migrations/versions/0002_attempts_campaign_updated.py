@@ -1,4 +1,4 @@
-"""exports: index attempts by campaign and last change (--since); record each load's header
+"""index attempts by campaign and last change, for incremental exports (--since)
 
 Revision ID: 0002
 Revises: 0001
@@ -7,7 +7,6 @@ Create Date: 2026-11-23
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0002"
@@ -21,12 +20,8 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_attempts_campaign_updated", ["campaign_id", "updated_at"], unique=False
         )
-    with op.batch_alter_table("loads", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("columns_json", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("loads", schema=None) as batch_op:
-        batch_op.drop_column("columns_json")
     with op.batch_alter_table("attempts", schema=None) as batch_op:
         batch_op.drop_index("ix_attempts_campaign_updated")
