@@ -38,11 +38,12 @@ _TRANSITIONS: dict[str, tuple[frozenset[CampaignState], CampaignState]] = {
 def config_of(campaign: Campaign) -> CampaignConfig:
     """The campaign's validated file. Parsed once per distinct text: every dial, event and
     retry decision asks for it, and the config is immutable (frozen)."""
-    return _parse_config(campaign.config_json)
+    return stored_config(campaign.config_json)
 
 
 @lru_cache(maxsize=128)
-def _parse_config(config_json: str) -> CampaignConfig:
+def stored_config(config_json: str) -> CampaignConfig:
+    """A campaign's ``config_json`` column, validated (cached: see ``config_of``)."""
     return CampaignConfig.model_validate_json(config_json)
 
 

@@ -6,13 +6,14 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select as sa_select
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from dialer.campaign.config import CampaignConfig
-from dialer.campaign.store import config_of
+from dialer.campaign.store import stored_config
 from dialer.db.models import Attempt, Campaign, Contact, DncEntry
-from dialer.outcomes.finish import contact_zones, finish_attempt
+from dialer.outcomes.finish import finish_attempt, zones_of
 from dialer.states import AttemptStatus, CampaignState, ContactStatus, Outcome
 
 
@@ -35,27 +36,45 @@ class DialContext:
 
 
 def read_dial_context(session: Session, attempt_id: int) -> DialContext | None:
-    attempt = session.get(Attempt, attempt_id)
-    if attempt is None:
+    """The attempt, its contact, its campaign and whether its number is on the DNC list, in
+    one joined SELECT (four lookups were a large share of a worker's database time)."""
+    row = session.execute(
+        sa_select(
+            col(Attempt.status),
+            col(Attempt.not_before),
+            col(Attempt.channel),
+            col(Attempt.number),
+            col(Attempt.campaign_id),
+            col(Campaign.state),
+            col(Campaign.config_json),
+            col(Contact.fields_json),
+            col(Contact.timezone),
+            col(Contact.timezones),
+            col(Contact.budget_used),
+            col(DncEntry.phone),
+        )
+        .join(Contact, col(Contact.id) == col(Attempt.contact_id))
+        .join(Campaign, col(Campaign.id) == col(Attempt.campaign_id))
+        .outerjoin(DncEntry, col(DncEntry.phone) == col(Attempt.number))
+        .where(col(Attempt.id) == attempt_id)
+    ).one_or_none()
+    if row is None:
         return None
-    contact = session.get(Contact, attempt.contact_id)
-    campaign = session.get(Campaign, attempt.campaign_id)
-    if contact is None or campaign is None:  # pragma: no cover - FKs forbid it
-        return None
-    on_dnc = session.get(DncEntry, attempt.number) is not None
+    (status, not_before, channel, number, campaign_id, state, config_json, fields_json,
+     timezone, timezones, budget_used, listed) = row  # fmt: skip
     return DialContext(
         attempt_id=attempt_id,
-        attempt_status=attempt.status,
-        not_before=attempt.not_before,
-        channel=attempt.channel,
-        number=attempt.number,
-        campaign_id=campaign.id or 0,
-        campaign_state=campaign.state,
-        config=config_of(campaign),
-        fields=json.loads(contact.fields_json),
-        zones=contact_zones(contact),
-        budget_used=contact.budget_used,
-        on_dnc=on_dnc,
+        attempt_status=status,
+        not_before=not_before,
+        channel=channel,
+        number=number,
+        campaign_id=campaign_id,
+        campaign_state=state,
+        config=stored_config(config_json),
+        fields=json.loads(fields_json),
+        zones=zones_of(timezone, timezones),
+        budget_used=budget_used,
+        on_dnc=listed is not None,
     )
 
 

@@ -24,8 +24,12 @@ _OUTCOMES = frozenset(o.value for o in Outcome)
 
 def contact_zones(contact: Contact) -> list[str]:
     """The resolved zone first, then the other zones the number may be in."""
-    others = [zone for zone in contact.timezones.split() if zone != contact.timezone]
-    return [contact.timezone, *others]
+    return zones_of(contact.timezone, contact.timezones)
+
+
+def zones_of(timezone: str, timezones: str) -> list[str]:
+    """``timezone`` first, then the other zones of the space-separated ``timezones``."""
+    return [timezone, *(zone for zone in timezones.split() if zone != timezone)]
 
 
 def finish_attempt(
