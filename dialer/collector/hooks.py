@@ -85,9 +85,9 @@ class WebhookReceiver:
         now = datetime.now(UTC)
         try:
             intake = await run_in_threadpool(
-                self.gate.run,
                 take_in,
                 self.engine,
+                self.gate,
                 route=route,
                 body=body,
                 content_type=content_type,

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DataError
 
 from dialer.collector.parsing import HookRoute, parse_webhook
 from dialer.collector.raw import clean_text
+from dialer.collector.writes import WriteGate
 from dialer.db.engine import session_scope
 from dialer.errors import EventParseError
 from dialer.outcomes.inbox import store_event
@@ -39,6 +40,7 @@ class Intake:
 
 def take_in(
     engine: Engine,
+    gate: WriteGate,
     *,
     route: HookRoute,
     body: bytes,
@@ -48,6 +50,7 @@ def take_in(
     now: datetime,
 ) -> Intake:
     """Parse the request and store its events (or, unparseable, its raw text) and commit.
+    Only the writes hold ``gate``: parsing runs beside the other requests' writes.
 
     An event the schema cannot hold (``DataError``: a value too long, out of range, or with
     NUL on PostgreSQL; a lone surrogate from a JSON escape) is treated like an unparseable
@@ -58,16 +61,16 @@ def take_in(
     try:
         events = parse_webhook(route, body, content_type, query)
     except EventParseError as exc:
-        return keep_invalid(engine, route=route, raw=raw, reason=str(exc), now=now)
+        return gate.run(keep_invalid, engine, route=route, raw=raw, reason=str(exc), now=now)
     try:
-        return store_events(engine, route=route, raw=raw, events=events, now=now)
+        return gate.run(store_events, engine, route=route, raw=raw, events=events, now=now)
     except DataError as exc:
         reason = f"event not storable: {type(exc.orig).__name__}: {exc.orig}"
-        return keep_invalid(engine, route=route, raw=raw, reason=reason, now=now)
+        return gate.run(keep_invalid, engine, route=route, raw=raw, reason=reason, now=now)
     except UnicodeEncodeError:
         # A JSON "\ud800" escape decodes to a lone surrogate that no database text can hold.
         reason = "event not storable: a field is not valid Unicode (lone surrogate)"
-        return keep_invalid(engine, route=route, raw=raw, reason=reason, now=now)
+        return gate.run(keep_invalid, engine, route=route, raw=raw, reason=reason, now=now)
 
 
 def store_events(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Insert, Table, Update, bindparam
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, select
@@ -67,17 +70,66 @@ def store_event(
         "payload_json": event_to_json(event) if event else None,
         "error": error[:500] if error else None,
     }
-    table = inbox_table()
     dialect = session.dialect if isinstance(session, Connection) else session.get_bind().dialect
-    insert = sqlite_insert if dialect.name == "sqlite" else pg_insert
-    statement = (
-        insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(table.c.id)
-    )
-    event_id = session.execute(statement).scalar()
+    event_id = session.execute(_insert_statement(dialect.name), values).scalar()
     return (int(event_id), True) if event_id is not None else (None, False)
+
+
+@functools.cache
+def _insert_statement(dialect_name: str) -> Insert:
+    """The inbox insert, built once per dialect (values come as parameters): building and
+    hashing a fresh statement for every webhook cost more than executing it."""
+    table = inbox_table()
+    insert = sqlite_insert if dialect_name == "sqlite" else pg_insert
+    return insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+
+
+def lock_pending_payloads(
+    connection: Connection, event_ids: Sequence[int]
+) -> list[tuple[int, str]]:
+    """``(id, payload_json)`` of those events still ``pending`` with a payload, in id order,
+    locked until the transaction ends (``FOR UPDATE``; SQLite's write lock already covers it)."""
+    table = inbox_table()
+    rows = connection.execute(
+        core_select(table.c.id, table.c.payload_json)
+        .where(
+            table.c.id.in_(event_ids),
+            table.c.status == "pending",
+            table.c.payload_json.is_not(None),
+        )
+        .order_by(table.c.id)
+        .with_for_update()
+    ).all()
+    return [(int(row.id), str(row.payload_json)) for row in rows]
+
+
+def mark_applied(
+    connection: Connection, results: Sequence[tuple[int, str]], *, now: datetime
+) -> None:
+    """Record each event's apply status (``applied`` also stamps ``applied_at``) in one
+    executemany."""
+    if results:
+        connection.execute(
+            _status_statement(),
+            [
+                {
+                    "event_id": event_id,
+                    "new_status": status,
+                    "new_applied_at": now if status == "applied" else None,
+                }
+                for event_id, status in results
+            ],
+        )
+
+
+@functools.cache
+def _status_statement() -> Update:
+    table = inbox_table()
+    return (
+        table.update()
+        .where(table.c.id == bindparam("event_id"))
+        .values(status=bindparam("new_status"), applied_at=bindparam("new_applied_at"))
+    )
 
 
 def pending_event_ids(session: Session, *, older_than: datetime, limit: int = 500) -> list[int]:

@@ -108,3 +108,58 @@ def test_sms_statuses_only_move_forward(sqlite_engine: Engine) -> None:
     with Session(sqlite_engine) as session:
         assert session.exec(select(Contact)).one().sms_status == "delivered"
     assert statuses(sqlite_engine)[2] == "reached"
+
+
+def test_a_batch_applies_each_pending_event_once_and_records_its_status(
+    sqlite_engine: Engine,
+) -> None:
+    attempt_id = contact_with_attempt(sqlite_engine)
+    ended = NormalizedEvent(EventKind.CALL_ENDED, attempt_id=attempt_id, cause=16, duration=9)
+    stray = NormalizedEvent(EventKind.CALL_ENDED, provider_id="unknown-call", cause=16)
+    with session_scope(sqlite_engine) as session:
+        ids = [
+            store_event(session, route="call", raw="", event=e, dedupe_key=dedupe_key(e), now=NOW)[
+                0
+            ]
+            for e in (ended, stray)
+        ]
+    ended_id, stray_id = ids
+    assert ended_id is not None
+    assert stray_id is not None
+    batch = [stray_id, ended_id, ended_id, stray_id + 1000]  # a repeat and an unknown id
+    assert apply_events(sqlite_engine, batch, NOW) == {"orphan": 1, "applied": 1}
+    assert apply_events(sqlite_engine, batch, NOW) == {}  # nothing pending any more
+    with Session(sqlite_engine) as session:
+        rows = {row.id: row for row in session.exec(select(ProviderEvent))}
+    assert (rows[ended_id].status, rows[ended_id].applied_at) == ("applied", NOW)
+    assert (rows[stray_id].status, rows[stray_id].applied_at) == ("orphan", None)
+    assert statuses(sqlite_engine) == ("completed", "answered", "reached", "answered")
+
+
+def test_a_poison_event_fails_alone_and_the_rest_of_its_batch_applies(
+    sqlite_engine: Engine,
+) -> None:
+    attempt_id = contact_with_attempt(sqlite_engine)
+    started = NormalizedEvent(EventKind.CALL_STARTED, attempt_id=attempt_id)
+    ended = NormalizedEvent(EventKind.CALL_ENDED, attempt_id=attempt_id, cause=16, duration=9)
+    with session_scope(sqlite_engine) as session:
+        ids = [
+            store_event(session, route="call", raw="", event=e, dedupe_key=dedupe_key(e), now=NOW)[
+                0
+            ]
+            for e in (started, ended)
+        ]
+        poison = session.get(ProviderEvent, ids[0])
+        assert poison is not None
+        poison.payload_json = "{not json"
+        session.add(poison)
+    assert apply_events(sqlite_engine, [i for i in ids if i is not None], NOW) == {
+        "error": 1,
+        "applied": 1,
+    }
+    with Session(sqlite_engine) as session:
+        rows = {row.id: row for row in session.exec(select(ProviderEvent))}
+    assert rows[ids[0]].status == "error"
+    assert (rows[ids[0]].error or "").startswith("JSONDecodeError")
+    assert rows[ids[1]].status == "applied"
+    assert statuses(sqlite_engine) == ("completed", "answered", "reached", "answered")
