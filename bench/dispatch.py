@@ -24,7 +24,6 @@ seconds; when the simulator accepted each call comes from ``GET /_sim/calls``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -64,8 +63,8 @@ from tests.support.processes import (
     Processes,
     dialer_command,
     dialer_env,
-    free_port,
     reachable,
+    simulator_process,
     wait_until,
 )
 from tests.support.services import fresh_database
@@ -206,28 +205,14 @@ def cluster(
         collector = CollectorServer(base, engine)
         stack.callback(collector.stop)
         sim = simulator_config(collector.start(), latency_ms)
-        sim_file = tmp / "simulator.json"
-        secrets = {"password": "sim-password", "token": "sim-token"}
-        sim_file.write_text(json.dumps(sim.model_dump(mode="json") | secrets), encoding="utf-8")
-        port = free_port()
-        sim_url = f"http://127.0.0.1:{port}"
-        settings = base.model_copy(
-            update={
-                "mtt_sb_url": f"{sim_url}/v1/sb",
-                "mtt_api_url": f"{sim_url}/index.php",
-                "mtt_login": sim.login,
-                "mtt_password": SecretStr("sim-password"),
-                "mtt_sip_id": sim.sip_id,
-                "mtt_informer_method": sim.informer_method,
-                "sandbox": True,
-            }
-        )
+        simulator = simulator_process(base, sim, tmp)
+        settings, sim_url = simulator.settings, simulator.url
         processes = Processes(tmp)
         if args.keep_logs:
             stack.callback(shutil.copytree, tmp, args.keep_logs / tmp.name, dirs_exist_ok=True)
         stack.callback(processes.stop_all)
         dialer = dialer_command()
-        sim_argv = [*dialer, "simulator", "--port", str(port), "--config", str(sim_file)]
+        sim_argv = [*dialer, *simulator.argv]
         pids = {"simulator": processes.spawn("simulator", sim_argv, process_env(base, "sim")).pid}
         wait_until(lambda: reachable(f"{sim_url}/_sim/stats"), "simulator")
         scheduler_env = process_env(settings, "scheduler")

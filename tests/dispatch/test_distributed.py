@@ -5,7 +5,6 @@ twice, no number was dialled more than its policy allows, and the rate limit hel
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import time
@@ -36,8 +35,8 @@ from tests.support.processes import (
     Processes,
     dialer_command,
     dialer_env,
-    free_port,
     reachable,
+    simulator_process,
     wait_until,
 )
 
@@ -97,26 +96,8 @@ def cluster(pg_engine: Engine, pg_url: str, redis_url: str, tmp_path: Path) -> I
             answered=1, busy=0, no_answer=0, absent=0, unallocated=0, network=0
         ),
     )
-    sim_file = tmp_path / "simulator.json"
-    sim_file.write_text(
-        json.dumps(
-            sim.model_dump(mode="json") | {"password": "sim-password", "token": "sim-token"}
-        ),
-        encoding="utf-8",
-    )
-    port = free_port()
-    sim_url = f"http://127.0.0.1:{port}"
-    settings = base.model_copy(
-        update={
-            "mtt_sb_url": f"{sim_url}/v1/sb",
-            "mtt_api_url": f"{sim_url}/index.php",
-            "mtt_login": sim.login,
-            "mtt_password": SecretStr("sim-password"),
-            "mtt_sip_id": sim.sip_id,
-            "mtt_informer_method": sim.informer_method,
-            "sandbox": True,
-        }
-    )
+    simulator = simulator_process(base, sim, tmp_path)
+    settings = simulator.settings
     env = dialer_env(
         settings,
         TOKEN,
@@ -124,9 +105,10 @@ def cluster(pg_engine: Engine, pg_url: str, redis_url: str, tmp_path: Path) -> I
         DIAL_LEASE_SECONDS="8",
         REQUEUE_AFTER_SECONDS="3",
     )
+    sim_url = simulator.url
     cluster = Cluster(settings, pg_engine, sim_url, Processes(tmp_path), env, tmp_path)
     try:
-        cluster.dialer("simulator", "simulator", "--port", str(port), "--config", str(sim_file))
+        cluster.dialer("simulator", *simulator.argv)
         wait_until(lambda: reachable(f"{sim_url}/_sim/stats"), "simulator", timeout=20)
         yield cluster
     finally:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -10,12 +11,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import httpx
+from pydantic import SecretStr
 
 from dialer.settings import Settings
+from dialer.simulator.config import SimulatorConfig
 
 STOP_GRACE_SECONDS = 15.0
 START_TIMEOUT_SECONDS = 60.0
@@ -88,6 +92,43 @@ class Processes:
                 process.wait()
             handle.close()
         self.running.clear()
+
+
+@dataclass(frozen=True)
+class SimulatorProcess:
+    """A simulator to start as its own process, and the settings that dial it."""
+
+    settings: Settings
+    url: str
+    argv: tuple[str, ...]
+    """``dialer simulator`` arguments after ``dialer``: its port and config file."""
+
+
+def simulator_process(base: Settings, sim: SimulatorConfig, directory: Path) -> SimulatorProcess:
+    """Write ``sim`` (with its credentials) to ``directory``, pick a free port, and point a
+    copy of ``base`` at that simulator (sandbox mode: plain-http notify URLs)."""
+    config = directory / "simulator.json"
+    secrets = {"password": SIM_PASSWORD, "token": "sim-token"}
+    config.write_text(json.dumps(sim.model_dump(mode="json") | secrets), encoding="utf-8")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = base.model_copy(
+        update={
+            "mtt_sb_url": f"{url}/v1/sb",
+            "mtt_api_url": f"{url}/index.php",
+            "mtt_login": sim.login,
+            "mtt_password": SecretStr(SIM_PASSWORD),
+            "mtt_sip_id": sim.sip_id,
+            "mtt_informer_method": sim.informer_method,
+            "sandbox": True,
+        }
+    )
+    return SimulatorProcess(
+        settings, url, ("simulator", "--port", str(port), "--config", str(config))
+    )
+
+
+SIM_PASSWORD = "sim-password"
 
 
 def free_port() -> int:
