@@ -195,3 +195,17 @@ class Load(SQLModel, table=True):
     """The file's header (its distinct column names, in order) as a JSON list: the export's
     original-CSV columns come from here instead of a scan of every contact."""
     created_at: datetime = _created()
+
+
+class Lease(SQLModel, table=True):
+    """A named lease or heartbeat held by one process: ``scheduler/<host>:<pid>`` rows say a
+    scheduler was alive at ``seen_at``; ``run`` is held by the one ``dialer run`` that may dial
+    from this database. A lease whose ``seen_at`` is older than its holder's promise is free."""
+
+    __tablename__ = "leases"
+
+    name: str = Field(primary_key=True, max_length=200)
+    holder: str = Field(max_length=200)
+    """Who holds it: ``host:pid`` (and anything else useful to a human reading ``status``)."""
+    acquired_at: datetime = _created()
+    seen_at: datetime = _created()
