@@ -4,7 +4,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY pyproject.toml README.md ./
 COPY dialer ./dialer
 RUN pip install --no-cache-dir . && useradd --system --uid 1000 dialer
-COPY campaigns ./campaigns
+COPY --chown=dialer:dialer campaigns ./campaigns
 USER dialer
 ENTRYPOINT ["dialer"]
 CMD ["--help"]
