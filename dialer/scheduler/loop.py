@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from dialer.db.types import utcnow
@@ -16,14 +15,17 @@ from dialer.dispatch.runtime import Enqueue
 from dialer.outcomes.apply import apply_events
 from dialer.outcomes.orphans import match_orphans
 from dialer.outcomes.reconcile import Reconciler
+from dialer.scheduler import heartbeat
 from dialer.scheduler.sweeps import timed_out_candidates
 from dialer.scheduler.tick import DEFAULT_OPTIONS, TickOptions, TickResult, schedule_tick
+from dialer.supervise import DEFAULT_BACKOFF, Backoff, describe_error, supervise
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.5
 """How often the scheduler runs: pause and cancel act within about a second."""
 ORPHAN_SWEEP_TICKS = 20
+HEARTBEAT_EVERY = timedelta(seconds=heartbeat.HEARTBEAT_SECONDS)
 
 
 def run_tick(
@@ -62,16 +64,31 @@ def run_scheduler(
     clock: Callable[[], datetime] = utcnow,
     options: TickOptions = DEFAULT_OPTIONS,
     reconcile: Reconciler | None = None,
+    backoff: Backoff = DEFAULT_BACKOFF,
 ) -> None:
-    """Tick until ``stop`` is set. A database hiccup is logged and retried next tick."""
+    """Tick until ``stop`` is set, writing the heartbeat every few seconds.
+
+    Any error in a tick (the database or Redis away, an ``IntegrityError``) is logged and the
+    tick retried with a growing delay (``dialer.supervise``): nothing is lost meanwhile,
+    because whatever was committed as ``queued`` but not sent is re-sent by the lost-queued
+    sweep."""
+    name = heartbeat.heartbeat_name()
     ticks = 0
-    while not stop.is_set():
-        try:
-            now = clock()
-            run_tick(engine, enqueue, now, options, reconcile)
-            ticks += 1
-            if ticks % ORPHAN_SWEEP_TICKS == 0:
-                match_orphans(engine, now=now)
-        except OperationalError:
-            log.warning("scheduler tick failed; retrying", exc_info=True)
-        stop.wait(interval)
+    last_beat: datetime | None = None
+
+    def step() -> None:
+        nonlocal ticks, last_beat
+        now = clock()
+        if last_beat is None or now - last_beat >= HEARTBEAT_EVERY:
+            heartbeat.beat(engine, name, now)
+            last_beat = now
+        run_tick(engine, enqueue, now, options, reconcile)
+        ticks += 1
+        if ticks % ORPHAN_SWEEP_TICKS == 0:
+            match_orphans(engine, now=now)
+
+    supervise("scheduler tick", step, stop, interval=interval, backoff=backoff)
+    try:
+        heartbeat.forget(engine, name)
+    except Exception as exc:  # the database may be what stopped us; the row just ages out
+        log.info("could not remove the scheduler heartbeat (%s)", describe_error(exc))
