@@ -16,7 +16,9 @@ def scheduler(app: App) -> None:
 
     Also sweeps: expired dial leases become 'unknown', attempts with no final event after
     event_timeout are finished as 'unknown', lost queue messages are sent again. Needs
-    DIALER_REDIS_URL (the distributed topology); two schedulers may run safely.
+    DIALER_REDIS_URL (the distributed topology), reachable at start; if Redis or the database
+    goes away later, the scheduler logs it, backs off and carries on. Writes a heartbeat that
+    `dialer status` reads; two schedulers may run safely.
     """
     import signal
     import threading
@@ -24,11 +26,14 @@ def scheduler(app: App) -> None:
     from dialer.dispatch.broker import build_broker, make_enqueue
     from dialer.outcomes.reconcile import build_reconciler
     from dialer.scheduler.loop import run_scheduler
+    from dialer.scheduler.preflight import check_broker
     from dialer.scheduler.tick import tick_options
 
     configure_logging(app.settings.log_level)
     if not app.settings.redis_url:
         raise click.UsageError("set DIALER_REDIS_URL (or use `dialer run` for the embedded mode)")
+    check_broker(app.settings.redis_url)
+    app.engine  # noqa: B018 - check the schema before the first tick
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -77,15 +77,20 @@ def explain_waiting(
     live: int,
     max_concurrent: int | None,
     rps: float,
+    scheduler_silent: timedelta | None = None,
 ) -> list[dict[str, object]]:
     """One line per reason contacts are waiting, most contacts first. Contacts due now wait
-    for the campaign (not running), for a call slot, or for their turn under the rate limit;
-    the others for the time stored with them (a retry delay or the calling window)."""
+    for the campaign (not running), for a scheduler (none has written its heartbeat for
+    ``scheduler_silent``; ``timedelta.max`` when none ever has), for a call slot, or for
+    their turn under the rate limit; the others for the time stored with them (a retry delay
+    or the calling window)."""
     counts: dict[str, int] = {}
     next_at: dict[str, datetime | None] = {}
     for group in groups:
         if group.due:
-            reason = _why_due_waits(state, state_reason, live, max_concurrent, rps)
+            reason = _why_due_waits(
+                state, state_reason, live, max_concurrent, rps, scheduler_silent
+            )
         elif group.reason:
             reason = group.reason
         else:
@@ -101,13 +106,37 @@ def explain_waiting(
 
 
 def _why_due_waits(
-    state: str, state_reason: str | None, live: int, max_concurrent: int | None, rps: float
+    state: str,
+    state_reason: str | None,
+    live: int,
+    max_concurrent: int | None,
+    rps: float,
+    scheduler_silent: timedelta | None,
 ) -> str:
     if state != "running":
         return f"campaign {state}" + (f": {state_reason}" if state_reason else "")
+    if scheduler_silent is not None:
+        return scheduler_missing(scheduler_silent)
     if max_concurrent is not None and live >= max_concurrent:
         return f"all {max_concurrent} call slots busy"
     return f"in line for the rate limit ({rps:g}/s)"
+
+
+def scheduler_missing(silent: timedelta) -> str:
+    """The waiting reason when no scheduler has written its heartbeat for ``silent``."""
+    if silent == timedelta.max:
+        return "no scheduler seen (is `dialer scheduler` running?)"
+    return f"no scheduler seen for {int(silent.total_seconds())} s (is `dialer scheduler` running?)"
+
+
+def scheduler_silence(
+    seen_at: datetime | None, now: datetime, stale_after: timedelta
+) -> timedelta | None:
+    """How long no scheduler has been seen, or ``None`` while the last heartbeat is fresh."""
+    if seen_at is None:
+        return timedelta.max
+    silent = now - seen_at
+    return silent if silent > stale_after else None
 
 
 def _hm(moment: datetime) -> str:

@@ -14,7 +14,14 @@ from sqlmodel import Session, col, select
 from dialer.campaign.store import config_of
 from dialer.db.models import Attempt, Campaign, Contact, Load
 from dialer.db.types import utcnow
-from dialer.export.progress import WaitGroup, current_rate, estimate_finish, explain_waiting
+from dialer.export.progress import (
+    WaitGroup,
+    current_rate,
+    estimate_finish,
+    explain_waiting,
+    scheduler_silence,
+)
+from dialer.scheduler import heartbeat
 from dialer.states import FINAL_CONTACT_STATUSES, LIVE_ATTEMPT_STATUSES, ContactStatus
 
 
@@ -75,6 +82,7 @@ def campaign_status(
                 col(Attempt.status).in_(LIVE_ATTEMPT_STATUSES),
             )
         ).one()
+        scheduler_seen_at = heartbeat.last_seen(session)
     by_status: Counter[str] = Counter()
     by_outcome: Counter[str] = Counter()
     by_dtmf: Counter[str] = Counter()
@@ -109,6 +117,7 @@ def campaign_status(
         live=int(live),
         max_concurrent=config.limits.max_concurrent if campaign.channel != "sms" else None,
         rps=config.limits.rps,
+        scheduler_silent=scheduler_silence(scheduler_seen_at, now, heartbeat.STALE_AFTER),
     )
     dtmf = {
         str(digit): {"count": int(n), "label": config.menu_label(digit)}
@@ -137,6 +146,7 @@ def campaign_status(
                 strict=True,
             )
         ),
+        "scheduler_seen_at": _iso(scheduler_seen_at),
         "waiting": [{**line, "next_at": _iso(line["next_at"])} for line in explained],
         "generated_at": _iso(now),
     }

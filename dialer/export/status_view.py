@@ -29,6 +29,8 @@ def status_renderable(data: dict[str, Any]) -> Group:
         head.add_row("finished", data["eta"] or "")
     else:
         head.add_row("ETA", f"{data['eta'] or 'unknown'} ({data['eta_basis']})")
+    if data["state"] == "running" and "scheduler_seen_at" in data:
+        head.add_row("scheduler", f"last seen {data['scheduler_seen_at'] or 'never'}")
     counts = Table(title="contacts by status")
     counts.add_column("status")
     counts.add_column("count", justify="right")

@@ -18,10 +18,12 @@ from dialer.export.progress import (
     current_rate,
     estimate_finish,
     explain_waiting,
+    scheduler_silence,
 )
 from dialer.export.status import campaign_status
 from dialer.export.status_view import status_renderable
 from dialer.loader.load import load_contacts
+from dialer.scheduler import heartbeat
 from tests.support.factories import make_campaign, make_config, write_csv
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -103,6 +105,31 @@ def test_waiting_reasons_explain_due_contacts_by_what_holds_them() -> None:
     assert explain(live=10)[0]["reason"] == "all 10 call slots busy"
     paused = explain(state="paused", state_reason="balance 3.00 below 100")
     assert paused[0]["reason"] == "campaign paused: balance 3.00 below 100"
+    silent = explain(scheduler_silent=timedelta(seconds=45))
+    assert silent[0]["reason"] == "no scheduler seen for 45 s (is `dialer scheduler` running?)"
+    assert explain(scheduler_silent=timedelta.max)[0]["reason"] == (
+        "no scheduler seen (is `dialer scheduler` running?)"
+    )
+    assert explain(state="paused", scheduler_silent=timedelta.max)[0]["reason"] == (
+        "campaign paused"
+    )
+
+
+@pytest.mark.parametrize(
+    ("seen_ago", "silent"),
+    [
+        (None, timedelta.max),
+        (timedelta(seconds=0), None),
+        (timedelta(seconds=30), None),
+        (timedelta(seconds=31), timedelta(seconds=31)),
+        (timedelta(hours=2), timedelta(hours=2)),
+    ],
+)
+def test_scheduler_silence_counts_only_a_stale_heartbeat(
+    seen_ago: timedelta | None, silent: timedelta | None
+) -> None:
+    seen_at = None if seen_ago is None else NOW - seen_ago
+    assert scheduler_silence(seen_at, NOW, timedelta(seconds=30)) == silent
 
 
 def test_status_of_a_running_campaign(engine: Engine, tmp_path: Path) -> None:
@@ -138,6 +165,16 @@ def test_status_of_a_running_campaign(engine: Engine, tmp_path: Path) -> None:
         session.add_all(contacts)
     with session_scope(engine) as session:
         campaign = session.exec(select(Campaign)).one()
+    assert campaign_status(engine, campaign, now=NOW)["waiting"][0] == {
+        "reason": "no scheduler seen (is `dialer scheduler` running?)",
+        "count": 5,
+        "next_at": None,
+    }
+    heartbeat.beat(engine, "scheduler/host:1", NOW - timedelta(seconds=45))
+    stale = campaign_status(engine, campaign, now=NOW)
+    assert stale["scheduler_seen_at"] == "2026-11-02T08:59:15+00:00"
+    assert stale["waiting"][0]["reason"].startswith("no scheduler seen for 45 s")
+    heartbeat.beat(engine, "scheduler/host:1", NOW - timedelta(seconds=3))
     data = campaign_status(engine, campaign, now=NOW)
 
     assert data["counts"]["reached"] == 2
