@@ -41,25 +41,52 @@ def _wait_for_port(port: int, timeout: float) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout:g} s")
 
 
+class PrivateRedis:
+    """A throwaway ``redis-server`` (no persistence) that a test may stop and start again on
+    the same port (empty again: a restart is also a wipe)."""
+
+    def __init__(self, directory: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            service_missing("redis-server", FileNotFoundError("redis-server not on PATH"))
+        self.binary = binary or "redis-server"
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""],
+            cwd=self.directory,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_for_port(self.port, 10)
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(10)
+            self._process = None
+
+
 @contextmanager
-def private_redis(tmp_path: Path) -> Iterator[str]:
-    """A throwaway ``redis-server`` (no persistence); yields its URL."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        service_missing("redis-server", FileNotFoundError("redis-server not on PATH"))
-    port = free_port()
-    process = subprocess.Popen(
-        [binary or "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def private_redis_server(directory: Path) -> Iterator[PrivateRedis]:
+    """A started ``PrivateRedis``; stopped afterwards."""
+    server = PrivateRedis(directory)
+    server.start()
     try:
-        _wait_for_port(port, 10)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()
+
+
+@contextmanager
+def private_redis(directory: Path) -> Iterator[str]:
+    """A throwaway ``redis-server``; yields its URL."""
+    with private_redis_server(directory) as server:
+        yield server.url
 
 
 @dataclass
