@@ -124,9 +124,10 @@ def _why_due_waits(
 
 def scheduler_missing(silent: timedelta) -> str:
     """The waiting reason when no scheduler has written its heartbeat for ``silent``."""
+    hint = "start `dialer scheduler`, or `dialer run` again"
     if silent == timedelta.max:
-        return "no scheduler seen (is `dialer scheduler` running?)"
-    return f"no scheduler seen for {int(silent.total_seconds())} s (is `dialer scheduler` running?)"
+        return f"no scheduler seen ({hint})"
+    return f"no scheduler seen for {int(silent.total_seconds())} s ({hint})"
 
 
 def scheduler_silence(

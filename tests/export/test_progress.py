@@ -106,9 +106,12 @@ def test_waiting_reasons_explain_due_contacts_by_what_holds_them() -> None:
     paused = explain(state="paused", state_reason="balance 3.00 below 100")
     assert paused[0]["reason"] == "campaign paused: balance 3.00 below 100"
     silent = explain(scheduler_silent=timedelta(seconds=45))
-    assert silent[0]["reason"] == "no scheduler seen for 45 s (is `dialer scheduler` running?)"
+    assert (
+        silent[0]["reason"]
+        == "no scheduler seen for 45 s (start `dialer scheduler`, or `dialer run` again)"
+    )
     assert explain(scheduler_silent=timedelta.max)[0]["reason"] == (
-        "no scheduler seen (is `dialer scheduler` running?)"
+        "no scheduler seen (start `dialer scheduler`, or `dialer run` again)"
     )
     assert explain(state="paused", scheduler_silent=timedelta.max)[0]["reason"] == (
         "campaign paused"
@@ -166,7 +169,7 @@ def test_status_of_a_running_campaign(engine: Engine, tmp_path: Path) -> None:
     with session_scope(engine) as session:
         campaign = session.exec(select(Campaign)).one()
     assert campaign_status(engine, campaign, now=NOW)["waiting"][0] == {
-        "reason": "no scheduler seen (is `dialer scheduler` running?)",
+        "reason": "no scheduler seen (start `dialer scheduler`, or `dialer run` again)",
         "count": 5,
         "next_at": None,
     }

@@ -22,6 +22,7 @@ from dialer.outcomes import sms_history
 from dialer.outcomes.sms_history import InboundScan, event_from_history, recover_from_history
 from dialer.providers.events import dedupe_key, parse_sms_body
 from dialer.providers.msapi_models import MsapiMessage
+from dialer.scheduler import heartbeat
 from dialer.settings import Settings
 from dialer.simulator.config import Override, SimulatorConfig
 from dialer.simulator.encoding import FORM_TYPE, sms_event_fields
@@ -175,6 +176,8 @@ def test_lost_sms_statuses_and_a_lost_stop_are_recovered(
     with embedded_stack(Settings(sandbox=True), sqlite_engine, simulator=sim) as stack:
         control_campaign(stack.settings, sqlite_engine, "sms-lost", "start")
         assert wait_until_done(sqlite_engine, "sms-lost", 60) == "completed"
+        with Session(sqlite_engine) as session:  # the embedded scheduler beats too
+            assert heartbeat.last_seen(session) is not None
         assert stack.simulator is not None
         base = stack.simulator.base_url
         reply = {"from": "79161110002", "to": OURS, "text": "СТОП"}
