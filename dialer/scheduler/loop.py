@@ -112,8 +112,9 @@ def scan_inbound_sms(
         if not has_sms_campaign(session):
             scan.tried(now, ok=False)  # nothing to look for yet: keep the first lookback
             return 0
-    messages = reconcile.inbound_sms(scan.since(now))
+    # Noted before the read: a read that raises is not retried every tick (slowing them all).
     scan.tried(now, ok=False)
+    messages = reconcile.inbound_sms(scan.since(now))
     if messages is None:
         return 0  # msapi unreadable: the next scan looks back from the last good one
     recovered = recover_from_history(engine, messages, now)
