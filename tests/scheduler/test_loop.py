@@ -107,3 +107,34 @@ def test_heartbeat_refreshes_one_row_per_scheduler(sqlite_engine: Engine) -> Non
     heartbeat.forget(sqlite_engine, "scheduler/c:3")
     with Session(sqlite_engine) as session:
         assert heartbeat.last_seen(session) is None
+
+
+class FailingHistory:
+    """A reconciler whose msapi read raises something unexpected."""
+
+    has_sms = True
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def inbound_sms(self, since: object) -> None:
+        self.reads += 1
+        raise RuntimeError("msapi answered nonsense")
+
+
+def test_a_failing_inbound_scan_is_tried_once_per_interval(sqlite_engine: Engine) -> None:
+    from dialer.db.types import utcnow
+    from dialer.outcomes.sms_history import InboundScan
+    from dialer.scheduler.loop import scan_inbound_sms
+
+    make_campaign(sqlite_engine, parse_config(campaign_toml(channel="sms", text="Hi")))
+    history = FailingHistory()
+    scan = InboundScan(timedelta(seconds=30))
+    start = utcnow()
+    for offset in (0, 1, 29, 30, 31):  # the loop's own test: scan only when due
+        now = start + timedelta(seconds=offset)
+        if scan.due(now):
+            with pytest.raises(RuntimeError):
+                scan_inbound_sms(sqlite_engine, history, scan, now)  # type: ignore[arg-type]
+    assert history.reads == 2  # at 0 s and 30 s, not on every tick between
+    assert scan.since(start + timedelta(seconds=60)) == start + timedelta(seconds=60, hours=-24)
