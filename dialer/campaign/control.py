@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy.engine import Engine
 
 from dialer.campaign.config import CampaignConfig
-from dialer.campaign.store import change_state, config_of, get_campaign
+from dialer.campaign.store import change_state, config_of, count_contacts, get_campaign
 from dialer.db.engine import session_scope
 from dialer.errors import PreflightError, ProviderError
 from dialer.settings import Settings
@@ -20,7 +20,14 @@ def control_campaign(settings: Settings, engine: Engine, ref: str, action: str) 
     """
     if action == "start":
         with session_scope(engine) as session:
-            config = config_of(get_campaign(session, ref))
+            campaign = get_campaign(session, ref)
+            config = config_of(campaign)
+            contacts = count_contacts(session, campaign.id or 0)
+        if contacts == 0:
+            raise PreflightError(
+                f"cannot start {campaign.name!r}: no contacts loaded; load some first "
+                f"(dialer load {campaign.name} FILE.csv)"
+            )
         preflight(settings, config)
     with session_scope(engine) as session:
         campaign = get_campaign(session, ref, for_update=True)

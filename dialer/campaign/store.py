@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from dialer.campaign.config import CampaignConfig
@@ -83,6 +83,15 @@ def get_campaign(session: Session, ref: str, *, for_update: bool = False) -> Cam
     if campaign is None:
         raise NotFoundError(f"unknown campaign {ref!r}")
     return campaign
+
+
+def count_contacts(session: Session, campaign_id: int) -> int:
+    """How many contacts the campaign has, in any status."""
+    return int(
+        session.exec(
+            select(func.count()).select_from(Contact).where(Contact.campaign_id == campaign_id)
+        ).one()
+    )
 
 
 def change_state(
