@@ -57,6 +57,7 @@ def load(
         f"{summary.rows} rows: {summary.loaded} loaded, {summary.rejected} rejected, "
         f"{summary.duplicates} duplicates, {summary.suppressed} suppressed"
         + (f"; rejects in {summary.rejects_file}" if summary.rejects_file else "")
+        + (f"\nwarning: {summary.warning}" if summary.warning else "")
     )
     emit(as_json, payload, human)
 

@@ -47,6 +47,9 @@ class LoadSummary:
     duplicates: int
     suppressed: int
     rejects_file: str | None
+    warning: str | None = None
+    """Set when the loaded contacts will not be dialled yet: the campaign is completed or
+    paused (see ``waiting_note``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,6 +88,23 @@ def _safe(value: str) -> str:
     return escape_formula(value)
 
 
+def waiting_note(name: str, state: CampaignState, loaded: int) -> str | None:
+    """Why contacts just loaded will not be dialled until someone acts, or ``None``."""
+    if loaded == 0:
+        return None
+    if state == CampaignState.COMPLETED:
+        return (
+            f"campaign {name!r} is completed: the {loaded} new contacts wait until you start "
+            f"it again (dialer campaign start {name})"
+        )
+    if state == CampaignState.PAUSED:
+        return (
+            f"campaign {name!r} is paused: the {loaded} new contacts wait until you resume it "
+            f"(dialer campaign resume {name})"
+        )
+    return None
+
+
 def default_rejects_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.rejects.csv")
 
@@ -110,6 +130,7 @@ def load_contacts(
         config = config_of(campaign)
         campaign_id = campaign.id or 0
         name = campaign.name
+        state = CampaignState(campaign.state)
     rejects = _Rejects(rejects_path or default_rejects_path(path))
     countries = frozenset(config.countries)
     require_mobile = config.channel == "sms"
@@ -189,6 +210,7 @@ def load_contacts(
         duplicates=duplicates,
         suppressed=suppressed,
         rejects_file=str(rejects.path) if rejects.count else None,
+        warning=waiting_note(name, state, loaded),
     )
     with session_scope(engine) as session:
         session.add(
