@@ -9,14 +9,13 @@ inserted in batches; only the set of the campaign's numbers is kept.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -24,9 +23,10 @@ from dialer.campaign.store import config_of, get_campaign
 from dialer.db.engine import session_scope
 from dialer.db.models import Load
 from dialer.db.types import utcnow
-from dialer.errors import ConfigError, InputFileError, StateError
+from dialer.errors import ConfigError, StateError
 from dialer.loader.phones import PhoneReject, normalize_phone_facts, zones_for
 from dialer.loader.reading import find_phone_column, open_csv
+from dialer.loader.rejects import RejectsFile
 from dialer.loader.store import ContactWriter, db_timestamp, existing_phones
 from dialer.loader.templates import field_columns, missing_fields
 from dialer.states import CampaignState, ContactStatus
@@ -53,39 +53,6 @@ class LoadSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-class _Rejects:
-    """The rejects CSV, created on the first rejected line."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.count = 0
-        self._handle: IO[str] | None = None
-        self._writer: Any = None
-
-    def add(self, line_no: int, value: str, reason: str, detail: str) -> None:
-        if self._handle is None:
-            try:
-                self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
-            except OSError as exc:
-                raise InputFileError(
-                    f"{self.path}: cannot write the rejects file: {exc.strerror}"
-                ) from None
-            self._writer = csv.writer(self._handle)
-            self._writer.writerow(["line", "value", "reason", "detail"])
-        self._writer.writerow([line_no, _safe(value), reason, detail])
-        self.count += 1
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-
-
-def _safe(value: str) -> str:
-    from dialer.export.cells import escape_formula
-
-    return escape_formula(value)
 
 
 def waiting_note(name: str, state: CampaignState, loaded: int) -> str | None:
@@ -131,7 +98,7 @@ def load_contacts(
         campaign_id = campaign.id or 0
         name = campaign.name
         state = CampaignState(campaign.state)
-    rejects = _Rejects(rejects_path or default_rejects_path(path))
+    rejects = RejectsFile(rejects_path or default_rejects_path(path))
     countries = frozenset(config.countries)
     require_mobile = config.channel == "sms"
     default_zone = config.schedule.timezone

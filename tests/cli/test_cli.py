@@ -39,6 +39,8 @@ CONTRACT_COMMANDS = [
     ("dnc", "add"),
     ("dnc", "import"),
     ("dnc", "list"),
+    ("dnc", "remove"),
+    ("dnc", "history"),
     ("scheduler",),
     ("worker",),
     ("collector",),
@@ -119,7 +121,12 @@ def test_dnc_contact_loaded_later_is_exported_as_suppressed(tmp_path: Path, toml
     numbers = tmp_path / "dnc.csv"
     numbers.write_text("телефон\n8 916 123 45 67\nnot a number\n", "utf-8")
     imported = last_json(dialer(tmp_path, "dnc", "import", str(numbers), "--json").stdout)
-    assert imported == {"added": 1, "listed": 1, "rejected": 1}
+    assert {k: imported[k] for k in ("added", "listed", "rejected")} == {
+        "added": 1,
+        "listed": 1,
+        "rejected": 1,
+    }
+    assert str(imported["rejects_file"]).endswith("dnc.dnc-rejects.csv")
     csv_path = tmp_path / "c.csv"
     csv_path.write_text("name;phone\nAnn;79161234567\n", "cp1251")
     summary = last_json(dialer(tmp_path, "load", "cli", str(csv_path), "--json").stdout)
