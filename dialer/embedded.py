@@ -317,7 +317,8 @@ def _wind_down(stack: Stack, name: str, state: CampaignState) -> None:
 def _drain(engine: Engine, campaign_id: int, limit: float) -> None:
     """Wait up to ``limit`` seconds for the campaign's live attempts to end; Ctrl-C stops
     waiting."""
-    deadline = time.monotonic() + limit
+    started = time.monotonic()
+    deadline = started + limit
     told = False
     try:
         while time.monotonic() < deadline:
@@ -325,7 +326,7 @@ def _drain(engine: Engine, campaign_id: int, limit: float) -> None:
                 live = store.live_attempts(session, campaign_id)
             if live == 0:
                 return
-            if not told:
+            if not told and time.monotonic() - started > 1.0:  # quiet when calls end at once
                 CONSOLE.print(
                     f"waiting up to {limit:.0f} s for {live} calls in progress to end "
                     "(Ctrl-C: stop waiting)"

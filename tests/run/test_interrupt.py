@@ -173,3 +173,25 @@ def test_campaign_cancel_from_another_terminal_ends_every_contact(run: Run) -> N
         statuses = {row["status"] for row in csv.DictReader(handle)}
     assert "in_progress" not in statuses
     assert (run.directory / "stoppable-results-report.html").is_file()
+
+
+@pytest.mark.timeout(120)
+def test_campaign_pause_from_another_terminal_says_who_paused(run: Run) -> None:
+    process = run.start()
+    run.wait_mid_flight()
+    pause = subprocess.run(
+        run.dialer("campaign", "pause", "stoppable"),
+        env=run.environment(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert pause.returncode == 0, pause.stderr
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr  # a user's pause (was 2, "provider paused")
+    one_line(stderr)
+    last = " ".join(stderr.strip().splitlines()[-1].split())
+    assert last == "campaign 'stoppable' paused by user; run the same command again to resume"
+    run.assert_nothing_unseen_spent()
+    assert not [c for c in run.contacts() if c.status == "in_progress"]
