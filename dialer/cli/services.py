@@ -192,7 +192,7 @@ def run(
     3 the campaign was cancelled (`dialer campaign cancel`);
     130 paused by a user (Ctrl-C here or `dialer campaign pause`):
     running the same command again resumes."""
-    from dialer.embedded import run_embedded
+    from dialer.runner.run import run_embedded
 
     try:
         code = run_embedded(

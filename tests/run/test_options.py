@@ -17,12 +17,12 @@ from dialer.db.engine import make_engine, session_scope
 from dialer.db.models import Campaign, Lease
 from dialer.db.schema import ensure_schema
 from dialer.db.types import utcnow
-from dialer.embedded import (
+from dialer.runner.ending import (
     EXIT_CANCELLED,
     EXIT_DONE,
     EXIT_PROVIDER_PAUSE,
     EXIT_USER_PAUSE,
-    _report_end,
+    report_end,
 )
 from dialer.states import CampaignState
 from tests.support.cli import assert_one_line_error, dialer
@@ -190,7 +190,7 @@ def test_exit_codes_say_how_the_campaign_ended(
     with session_scope(sqlite_engine) as session:
         campaign = session.exec(select(Campaign)).one()
         campaign.state, campaign.state_reason = state, reason
-    assert _report_end(sqlite_engine, "ends", CampaignState(state)) == code
+    assert report_end(sqlite_engine, "ends", CampaignState(state)) == code
     said = " ".join(capsys.readouterr().err.split())
     assert "None" not in said
     if reason:

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from dialer.db.types import utcnow
 from dialer.errors import UserError
-from dialer.runlock import STALE_AFTER, RunLease, refresh, release, try_acquire
+from dialer.runner.lease import STALE_AFTER, RunLease, refresh, release, try_acquire
 
 
 def test_one_holder_at_a_time_until_it_goes_stale(engine: Engine) -> None:
