@@ -128,8 +128,8 @@ class RunLease:
             self._thread.join(REFRESH_SECONDS + 5)
         try:
             release(self._engine, self.holder)
-        except Exception:  # it goes stale by itself
-            log.warning("could not release the run lease", exc_info=True)
+        except Exception as exc:  # it goes stale by itself
+            log.warning("could not release the run lease: %s", type(exc).__name__)
 
     def _keep(self) -> None:
         while not self._stop.wait(REFRESH_SECONDS):
@@ -137,5 +137,5 @@ class RunLease:
                 if not refresh(self._engine, self.holder, utcnow()):
                     log.error("the run lease was taken by another `dialer run`")
                     self.lost.set()
-            except Exception:  # a database hiccup: try again next time
-                log.warning("could not refresh the run lease", exc_info=True)
+            except Exception as exc:  # a database hiccup: try again next time
+                log.warning("could not refresh the run lease: %s", type(exc).__name__)
