@@ -155,3 +155,39 @@ def test_a_stopping_worker_claims_nothing(engine: Engine, tmp_path: Path) -> Non
     assert attempt is not None
     assert (attempt.status, attempt.tries) == ("queued", 0)
     assert provider.requests == 0
+
+
+class AgingLimiter(RateLimiter):
+    """Grants at once, but the wait 'takes' ``seconds`` on ``clock``."""
+
+    def __init__(self, clock: FakeClock, seconds: float) -> None:
+        self.clock, self.seconds = clock, seconds
+
+    async def acquire(self, key: str, rate: float) -> None:
+        self.clock.now += self.seconds
+
+
+def test_a_dial_whose_campaign_state_went_stale_is_released_not_sent(
+    engine: Engine, tmp_path: Path
+) -> None:
+    attempt_id = queued_attempt(engine, tmp_path)
+    clock, provider = FakeClock(), Counting()
+    runtime = runtime_for(engine, AgingLimiter(clock, 6.0), provider)
+    runtime.states = CampaignStates(engine, interval=60, max_age=5.0, clock=clock)
+
+    async def dial() -> DialResult:
+        try:
+            return await dial_attempt(runtime, attempt_id)
+        finally:
+            await runtime.aclose()
+
+    assert asyncio.run(dial()) == DialResult.GATED
+    assert provider.requests == 0
+    with Session(engine) as session:
+        attempt = session.get(Attempt, attempt_id)
+        contact = session.exec(select(Contact)).one()
+    assert attempt is not None
+    assert attempt.status == "cancelled"
+    assert attempt.counts_budget is False
+    assert contact.status == "pending"
+    assert contact.budget_used == 0
