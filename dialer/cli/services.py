@@ -190,10 +190,14 @@ def run(
     Exit codes: 0 every contact final; 1 an error (one line);
     2 the provider refused and the campaign paused;
     3 the campaign was cancelled (`dialer campaign cancel`);
-    130 paused by a user (Ctrl-C here or `dialer campaign pause`):
+    130 paused by a user (Ctrl-C or SIGTERM here, or `dialer campaign pause`):
     running the same command again resumes."""
+    import signal
+
     from dialer.runner.run import run_embedded
 
+    # SIGTERM (docker stop, systemd, timeout) stops the run as Ctrl-C does: paused, cleanly.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         code = run_embedded(
             app.settings,

@@ -79,7 +79,7 @@ def run_embedded(
         with embedded_stack(settings, engine, simulator=simulator, host=host, port=port) as stack:
             final_state = _run_to_end(stack, name, speed, host, lease.lost)
         if final_state is None:  # Ctrl-C: paused; nothing exported
-            CONSOLE.print(f"paused {name!r} (Ctrl-C); run the same command again to resume")
+            CONSOLE.print(f"paused {name!r} (interrupted); run the same command again to resume")
             return EXIT_USER_PAUSE
         export_and_summarise(engine, name, paths)
         return report_end(engine, name, final_state)
@@ -139,7 +139,11 @@ def _run_to_end(
     except KeyboardInterrupt:
         interrupted = True
         control_campaign(
-            stack.settings, engine, name, "pause", reason=f"{USER_PAUSE_REASON} (Ctrl-C)"
+            stack.settings,
+            engine,
+            name,
+            "pause",
+            reason=f"{USER_PAUSE_REASON} (dialer run interrupted)",
         )
         final_state = CampaignState.PAUSED
     wind_down(stack, name, final_state)

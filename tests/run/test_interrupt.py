@@ -126,7 +126,7 @@ def test_ctrl_c_pauses_cleanly_and_the_same_command_resumes_promptly(run: Run) -
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     one_line(stderr)
-    assert "paused 'stoppable' (Ctrl-C); run the same command again to resume" in stderr
+    assert "paused 'stoppable' (interrupted); run the same command again to resume" in stderr
     campaign = run.campaign()
     assert campaign.state == "paused"
     assert (campaign.state_reason or "").startswith("paused by user")

@@ -174,7 +174,7 @@ def test_campaign_pause_records_who_paused(tmp_path: Path, files: tuple[Path, Pa
     [
         ("completed", None, EXIT_DONE),
         ("paused", "paused by user", EXIT_USER_PAUSE),  # `campaign pause` elsewhere (was 2)
-        ("paused", "paused by user (Ctrl-C)", EXIT_USER_PAUSE),
+        ("paused", "paused by user (dialer run interrupted)", EXIT_USER_PAUSE),
         ("paused", "provider refused: access forbidden", EXIT_PROVIDER_PAUSE),
         ("cancelled", "cancelled by user", EXIT_CANCELLED),
     ],
