@@ -13,8 +13,11 @@ from dialer.errors import PreflightError, ProviderError
 from dialer.settings import Settings
 
 
-def control_campaign(settings: Settings, engine: Engine, ref: str, action: str) -> str:
+def control_campaign(
+    settings: Settings, engine: Engine, ref: str, action: str, *, reason: str | None = None
+) -> str:
     """Apply a state action to a campaign; ``start`` runs the pre-flight checks first.
+    ``reason`` is kept as the campaign's ``state_reason`` (who paused it, and why).
 
     Takes effect at once: workers re-check the campaign state before every dial.
     """
@@ -31,7 +34,7 @@ def control_campaign(settings: Settings, engine: Engine, ref: str, action: str) 
         preflight(settings, config)
     with session_scope(engine) as session:
         campaign = get_campaign(session, ref, for_update=True)
-        return change_state(session, campaign, action).value
+        return change_state(session, campaign, action, reason=reason).value
 
 
 def notify_url(settings: Settings) -> str | None:

@@ -48,16 +48,30 @@ def scheduler(app: App) -> None:
 
 
 @click.command()
-@click.option("--processes", "-p", default=1, show_default=True, help="Worker processes.")
 @click.option(
-    "--threads", "-t", default=16, show_default=True, help="Concurrent dials per process."
+    "--processes",
+    "-p",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes.",
+)
+@click.option(
+    "--threads",
+    "-t",
+    default=16,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Concurrent dials per process.",
 )
 @pass_app
 def worker(app: App, processes: int, threads: int) -> None:
     """Run Dramatiq workers that place calls and send SMS (DIALER_REDIS_URL broker).
 
-    Rate limits hold across every worker process and host (Redis GCRA). SIGTERM finishes the
-    dials in progress and exits.
+    Rate limits hold across every worker process and host (Redis GCRA). SIGTERM (or Ctrl-C)
+    stops gracefully: no new messages; dials still waiting for their rate token go back to
+    the queue unspent; requests already sent finish and their results are recorded; then it
+    exits.
     """
     from dialer.dispatch.worker import run_workers
 
@@ -140,10 +154,22 @@ def simulator(
     type=float,
     default=600.0,
     show_default=True,
-    help="Sandbox only: time scale for simulated calls and retry delays.",
+    help="Sandbox only: time scale (> 0) for simulated calls and retry delays.",
 )
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None, help="Export path.")
 @click.option("--phone-column", default=None, help="Header of the phone column.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address the collector (MTT's webhooks) listens on.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="The collector's port [default: 8080; with --sandbox a free port].",
+)
 @pass_app
 def run(
     app: App,
@@ -153,21 +179,43 @@ def run(
     speed: float,
     output: Path | None,
     phone_column: str | None,
+    host: str,
+    port: int | None,
 ) -> None:
     """Run a whole campaign in one process: SQLite, an in-process broker and worker, the
     scheduler and the collector (and with --sandbox the MTT simulator, with time compressed
-    and the calling window always open). Shows progress; exits 0 when every contact is final,
-    then prints a summary and writes the contacts export (default NAME-results.csv) and the
-    HTML report beside it (NAME-results-report.html). Ctrl-C pauses; running again resumes."""
-    from dialer.embedded import run_embedded
+    and the calling window always open; the stored campaign stays as its file says). Shows
+    progress, then prints a summary and writes the contacts export (default
+    NAME-results.csv) and the HTML report beside it (NAME-results-report.html).
 
-    code = run_embedded(
-        app.settings,
-        config_path,
-        csv_path,
-        sandbox=sandbox,
-        speed=speed,
-        output=output,
-        phone_column=phone_column,
-    )
+    Against MTT, set DIALER_PUBLIC_URL and DIALER_WEBHOOK_TOKEN and have your reverse proxy
+    forward PUBLIC_URL/hooks/ to --host:--port. One run per database.
+
+    \b
+    Exit codes: 0 every contact final; 1 an error (one line);
+    2 the provider refused and the campaign paused;
+    3 the campaign was cancelled (`dialer campaign cancel`);
+    130 paused by a user (Ctrl-C or SIGTERM here, or `dialer campaign pause`):
+    running the same command again resumes."""
+    import signal
+
+    from dialer.runner.run import run_embedded
+
+    # SIGTERM (docker stop, systemd, timeout) stops the run as Ctrl-C does: paused, cleanly.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        code = run_embedded(
+            app.settings,
+            config_path,
+            csv_path,
+            sandbox=sandbox,
+            speed=speed,
+            output=output,
+            phone_column=phone_column,
+            host=host,
+            port=port,
+        )
+    except KeyboardInterrupt:  # before dialling began: nothing to pause
+        click.echo("interrupted", err=True)
+        code = 130
     raise SystemExit(code)
