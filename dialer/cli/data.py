@@ -82,7 +82,7 @@ def status(app: App, campaign_ref: str, as_json: bool, watch: bool) -> None:
         return
     data = campaign_status(app.engine, campaign)
     if as_json:
-        emit(True, data, "")
+        emit(True, data.model_dump(mode="json"), "")
     else:
         render_status(data)
 

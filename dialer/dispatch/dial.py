@@ -19,7 +19,6 @@ from dialer.campaign.control import notify_url
 from dialer.db.engine import session_scope
 from dialer.db.models import Attempt
 from dialer.dispatch import store
-from dialer.dispatch.gates import check_gates
 from dialer.dispatch.runtime import Runtime
 from dialer.errors import (
     InvalidNumberError,
@@ -31,6 +30,7 @@ from dialer.errors import (
 )
 from dialer.loader.templates import render
 from dialer.outcomes.orphans import match_orphans
+from dialer.policy.gates import check_gates
 from dialer.providers.base import CallRequest, MenuOption, SmsRequest, Submitted
 from dialer.settings import Settings
 from dialer.states import AttemptStatus, Outcome

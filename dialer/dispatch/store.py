@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 from dialer.campaign.config import CampaignConfig
 from dialer.campaign.store import stored_config
 from dialer.db.models import Attempt, Campaign, Contact, DncEntry
-from dialer.outcomes.finish import finish_attempt, zones_of
+from dialer.outcomes.finish import finish_attempt
+from dialer.policy.windows import zones_of
 from dialer.states import AttemptStatus, CampaignState, ContactStatus, Outcome
 
 
@@ -120,7 +121,7 @@ def release_undialled(
     *,
     reason: str,
     retry_at: datetime | None,
-    final_status: str | None,
+    final_status: ContactStatus | None,
     now: datetime,
 ) -> None:
     """A gate closed before dialling: the attempt is cancelled (it never reached the
@@ -141,7 +142,7 @@ def release_undialled(
     contact.reason = reason
     if contact.status == ContactStatus.IN_PROGRESS:
         if final_status is not None:
-            contact.status = final_status
+            contact.status = final_status.value
             contact.next_attempt_at = None
             if final_status == ContactStatus.OPTED_OUT:
                 contact.outcome = Outcome.OPTED_OUT.value

@@ -69,6 +69,16 @@ def estimate_finish(
     return Estimate(at, basis + "; more if retries are needed")
 
 
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """``count`` contacts wait for ``reason``; the first of them is due at ``next_at``
+    (``None``: due now, waiting on the campaign, a slot, the rate or a scheduler)."""
+
+    reason: str
+    count: int
+    next_at: datetime | None
+
+
 def explain_waiting(
     groups: list[WaitGroup],
     *,
@@ -78,7 +88,7 @@ def explain_waiting(
     max_concurrent: int | None,
     rps: float,
     scheduler_silent: timedelta | None = None,
-) -> list[dict[str, object]]:
+) -> list[Waiting]:
     """One line per reason contacts are waiting, most contacts first. Contacts due now wait
     for the campaign (not running), for a scheduler (none has written its heartbeat for
     ``scheduler_silent``; ``timedelta.max`` when none ever has), for a call slot, or for
@@ -100,7 +110,7 @@ def explain_waiting(
         moments = [m for m in (next_at.get(reason), later) if m is not None]
         next_at[reason] = min(moments) if moments else None
     return [
-        {"reason": reason, "count": count, "next_at": next_at[reason]}
+        Waiting(reason, count, next_at[reason])
         for reason, count in sorted(counts.items(), key=lambda item: -item[1])
     ]
 

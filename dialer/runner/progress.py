@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from dialer.campaign.store import get_campaign
 from dialer.db.engine import session_scope
 from dialer.errors import UserError
-from dialer.states import CampaignState
+from dialer.states import CampaignState, ContactStatus
 
 POLL_SECONDS = 0.5
 
@@ -46,14 +46,14 @@ def show_progress(
             with session_scope(engine) as session:
                 campaign = get_campaign(session, name)
             data = campaign_status(engine, campaign)
-            counts = data["counts"]
-            total = max(data["contacts"], 1)
+            counts = data.counts
+            total = max(data.contacts, 1)
             lines = {
-                "final": data["final"],
-                "reached": counts["reached"],
-                "waiting retry": counts["retry_wait"],
-                "in progress": counts["in_progress"],
-                "failed": counts["not_reached"] + counts["invalid"],
+                "final": data.final,
+                "reached": counts[ContactStatus.REACHED],
+                "waiting retry": counts[ContactStatus.RETRY_WAIT],
+                "in progress": counts[ContactStatus.IN_PROGRESS],
+                "failed": counts[ContactStatus.NOT_REACHED] + counts[ContactStatus.INVALID],
             }
             for label, value in lines.items():
                 if label not in tasks:
@@ -76,14 +76,14 @@ def print_summary(engine: Engine, name: str) -> None:
     with session_scope(engine) as session:
         campaign = get_campaign(session, name)
     data = campaign_status(engine, campaign)
-    table = Table(title=f"{name}: {data['state']}, {data['attempts']} attempts")
+    table = Table(title=f"{name}: {data.state.value}, {data.attempts} attempts")
     table.add_column("")
     table.add_column("contacts", justify="right")
-    for status, count in data["counts"].items():
+    for status, count in data.counts.items():
         if count:
-            table.add_row(status, str(count))
-    for outcome, count in data["outcomes"].items():
+            table.add_row(status.value, str(count))
+    for outcome, count in data.outcomes.items():
         table.add_row(f"[dim]outcome[/] {outcome}", str(count))
-    for digit, item in data["dtmf"].items():
-        table.add_row(f"[dim]dtmf[/] {digit} {item['label'] or ''}", str(item["count"]))
+    for digit, item in data.dtmf.items():
+        table.add_row(f"[dim]dtmf[/] {digit} {item.label or ''}", str(item.count))
     Console().print(table)
