@@ -16,6 +16,7 @@ from enum import StrEnum
 from sqlmodel import Session
 
 from dialer.campaign.control import notify_url
+from dialer.campaign.templates import render
 from dialer.db.engine import session_scope
 from dialer.db.models import Attempt
 from dialer.dispatch import store
@@ -28,7 +29,6 @@ from dialer.errors import (
     TransientProviderError,
     UnknownOutcomeError,
 )
-from dialer.loader.templates import render
 from dialer.outcomes.orphans import match_orphans
 from dialer.policy.gates import check_gates
 from dialer.providers.base import CallRequest, MenuOption, SmsRequest, Submitted

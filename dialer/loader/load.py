@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from dialer.campaign.store import config_of, get_campaign
+from dialer.campaign.templates import field_columns, missing_fields
 from dialer.db.engine import session_scope
 from dialer.db.models import Load
 from dialer.db.types import utcnow
@@ -28,7 +29,6 @@ from dialer.loader.phones import PhoneReject, normalize_phone_facts, zones_for
 from dialer.loader.reading import find_phone_column, open_csv
 from dialer.loader.rejects import RejectsFile
 from dialer.loader.store import ContactWriter, db_timestamp, existing_phones
-from dialer.loader.templates import field_columns, missing_fields
 from dialer.states import CampaignState, ContactStatus
 
 BATCH_SIZE = 20_000
