@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
@@ -161,7 +161,7 @@ def _event_time(raw: str) -> datetime | None:
     text = raw.strip()
     if text.isdigit() and len(text) in (10, 13):
         seconds = int(text) / (1000 if len(text) == 13 else 1)
-        return datetime.fromtimestamp(seconds, tz=ZoneInfo("UTC"))
+        return datetime.fromtimestamp(seconds, tz=UTC)
     for layout in _TIME_FORMATS:
         try:
             naive = datetime.strptime(text, layout)  # noqa: DTZ007 - zone attached below

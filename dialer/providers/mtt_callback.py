@@ -148,11 +148,13 @@ def callback_url_for_mtt(url: str) -> str:
 
 def build_make_call_params(request: CallbackRequest, *, customer_name: str) -> dict[str, object]:
     """The ``params`` of ``makeCallBackCallFollowme``; ``ValueError`` for a request that no
-    campaign file should produce (no agents, a timeout below 1 s)."""
+    campaign file should produce (no agents, an agent timeout or max talk below 1 s)."""
     if not request.agents:
         raise ValueError("a callback needs at least one agent")
     if request.agent_timeout < 1:
         raise ValueError(f"agent_timeout must be >= 1 s, got {request.agent_timeout}")
+    if request.max_talk is not None and request.max_talk < 1:
+        raise ValueError(f"max_talk must be >= 1 s (or unset), got {request.max_talk}")
     ring_type = RING_TYPES[request.ring]
     items: list[dict[str, object]] = [
         {

@@ -224,9 +224,18 @@ def test_sequence_ring_and_no_contact_message() -> None:
     ]
 
 
-@pytest.mark.parametrize("overrides", [{"agents": ()}, {"agent_timeout": 0}])
-def test_requests_no_campaign_should_make_are_refused(overrides: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match="agent"):
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"agents": ()}, "agent"),
+        ({"agent_timeout": 0}, "agent_timeout"),
+        ({"max_talk": 0}, "max_talk"),
+    ],
+)
+def test_requests_no_campaign_should_make_are_refused(
+    overrides: dict[str, object], match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
         build_make_call_params(request(**overrides), customer_name=CUSTOMER)
 
 
