@@ -3,22 +3,26 @@ parsers (``read_make_call_answer``, ``read_call_info_answer``, ``parse_callback_
 
 from __future__ import annotations
 
+import asyncio
 import random
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from dialer.errors import InvalidNumberError, ProviderAuthError, ProviderRefusedError
 from dialer.providers.callback_events import CallbackEventKind, parse_callback_event
 from dialer.providers.mtt_callback import (
+    CallbackCallInfo,
     CallbackRequest,
+    MttCallbackClient,
     build_make_call_params,
     read_call_info_answer,
     read_make_call_answer,
 )
-from dialer.simulator import Override
+from dialer.simulator import Override, create_app, simulator_of_app
 from dialer.simulator.callback import CALLBACK_CUSTOMER_NAME
 from dialer.simulator.callback_plan import (
     CallbackOutcome,
@@ -28,7 +32,7 @@ from dialer.simulator.callback_plan import (
     choose_callback_plan,
 )
 
-from .harness import SB_AUTH, Harness, make_config, run_sim
+from .harness import SB_AUTH, Harness, Receiver, make_config, run_sim, wait_until
 
 AGENTS = ("74997090111", "74997090112")
 CONTACT = "79157775533"
@@ -210,3 +214,35 @@ def test_doc_faithful_refusals(
     if campaign_level is not None:
         assert isinstance(caught.value, ProviderRefusedError)
         assert caught.value.campaign_level is campaign_level
+
+
+def test_the_client_against_the_simulator() -> None:
+    """``MttCallbackClient`` over HTTP (Basic auth, JSON-RPC) to the in-process simulator."""
+    receiver = Receiver()
+    config = make_config(overrides={CONTACT: Override(outcome="no_answer")})
+
+    async def main() -> CallbackCallInfo:
+        app = create_app(config, webhook_transport=httpx.MockTransport(receiver.handle))
+        async with app.router.lifespan_context(app):
+            client = MttCallbackClient(
+                "http://mtt.test/index.php",
+                SB_AUTH[0],
+                SecretStr(SB_AUTH[1]),
+                CALLBACK_CUSTOMER_NAME,
+                transport=httpx.ASGITransport(app=app),
+            )
+            try:
+                submitted = await client.make_call(
+                    CallbackRequest(CONTACT, AGENTS, "Клиент", HOOK, record=True)
+                )
+                sim = simulator_of_app(app)
+                await wait_until(lambda: sim.pending_tasks == 0)
+                return await client.get_call_info(submitted.call_id)
+            finally:
+                await client.aclose()
+
+    info = asyncio.run(main())
+    assert (info.ended_by, info.failed_side) == ("timeout", "B")
+    assert [parse_callback_event(httpx.URL(h.url).query.decode()).name for h in receiver.hooks][
+        -1
+    ] == "end_side_A"
