@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import click
 
-from dialer.cli.app import App, configure_logging, pass_app
+from dialer.cli.app import App, check_port, listen_error, pass_app
+from dialer.logs import configure_logging
+
+_LISTEN_ERRNOS = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
+"""Why a server cannot listen: the port is taken, the address is not ours, or privileged."""
 
 
 @click.command()
@@ -29,7 +34,7 @@ def scheduler(app: App) -> None:
     from dialer.scheduler.preflight import check_broker
     from dialer.scheduler.tick import tick_options
 
-    configure_logging(app.settings.log_level)
+    configure_logging(app.settings.log_level, secrets=app.settings.secret_values())
     if not app.settings.redis_url:
         raise click.UsageError("set DIALER_REDIS_URL (or use `dialer run` for the embedded mode)")
     check_broker(app.settings.redis_url)
@@ -75,7 +80,7 @@ def worker(app: App, processes: int, threads: int) -> None:
     """
     from dialer.dispatch.worker import run_workers
 
-    configure_logging(app.settings.log_level)
+    configure_logging(app.settings.log_level, secrets=app.settings.secret_values())
     if not app.settings.redis_url:
         raise click.UsageError("set DIALER_REDIS_URL (or use `dialer run` for the embedded mode)")
     app.engine  # noqa: B018 - check the schema before starting processes
@@ -91,7 +96,7 @@ def collector(app: App, host: str, port: int) -> None:
     plus /healthz and /metrics. Requires DIALER_WEBHOOK_TOKEN."""
     from dialer.collector.server import run_collector
 
-    configure_logging(app.settings.log_level)
+    configure_logging(app.settings.log_level, secrets=app.settings.secret_values())
     if not app.settings.webhook_token.get_secret_value():
         raise click.UsageError("set DIALER_WEBHOOK_TOKEN: webhook routes need a secret token")
     broker_ping = None
@@ -134,7 +139,8 @@ def simulator(
     /_sim/stats for "no double dial, no burst" checks."""
     from dialer.sandbox import serve_simulator, simulator_config
 
-    configure_logging(app.settings.log_level)
+    check_port("--port", port, zero="any free port:")
+    configure_logging(app.settings.log_level, secrets=app.settings.secret_values())
     config = simulator_config(
         app.settings,
         config_path=config_path,
@@ -142,7 +148,12 @@ def simulator(
         call_webhook=call_webhook,
         sms_webhook=sms_webhook,
     )
-    serve_simulator(config, host, port)
+    try:
+        serve_simulator(config, host, port)
+    except OSError as exc:
+        if exc.errno not in _LISTEN_ERRNOS:
+            raise
+        raise listen_error("--port", host, port, exc) from None
 
 
 @click.command()
