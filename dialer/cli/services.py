@@ -88,14 +88,38 @@ def worker(app: App, processes: int, threads: int) -> None:
 
 
 @click.command()
-@click.option("--host", default="0.0.0.0", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option(
+    "--host", default="0.0.0.0", show_default=True, help="Address the webhook routes listen on."
+)
+@click.option(
+    "--port", default=8080, show_default=True, type=int, help="Port of the webhook routes."
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address of the internal /healthz and /metrics listener (keep it off the internet).",
+)
+@click.option(
+    "--metrics-port",
+    default=9108,
+    show_default=True,
+    type=int,
+    help="Port of /healthz and /metrics; 0 turns that listener off.",
+)
 @pass_app
-def collector(app: App, host: str, port: int) -> None:
-    """Serve the webhook routes MTT posts events to (/hooks/{token}/mtt/call|ivr|sms),
-    plus /healthz and /metrics. Requires DIALER_WEBHOOK_TOKEN."""
-    from dialer.collector.server import run_collector
+def collector(app: App, host: str, port: int, metrics_host: str, metrics_port: int) -> None:
+    """Serve the webhook routes MTT posts events to (/hooks/{token}/mtt/call|ivr|sms) on
+    --host:--port, and /healthz and /metrics on the internal --metrics-host:--metrics-port
+    (the public port answers 404 for them). Requires DIALER_WEBHOOK_TOKEN.
 
+    A body slower than DIALER_BODY_TIMEOUT_SECONDS is answered 408; past
+    DIALER_MAX_BODY_READS bodies in progress, 503 at once (MTT delivers again). SIGTERM
+    finishes the requests in flight and applies the events already stored, then exits."""
+    from dialer.collector.server import ListenError, run_collector
+
+    check_port("--port", port)
+    check_port("--metrics-port", metrics_port, zero="off:")
     configure_logging(app.settings.log_level, secrets=app.settings.secret_values())
     if not app.settings.webhook_token.get_secret_value():
         raise click.UsageError("set DIALER_WEBHOOK_TOKEN: webhook routes need a secret token")
@@ -108,7 +132,19 @@ def collector(app: App, host: str, port: int) -> None:
         def broker_ping() -> bool:
             return bool(client.ping())
 
-    run_collector(app.settings, app.engine, host, port, broker_ping=broker_ping)
+    try:
+        run_collector(
+            app.settings,
+            app.engine,
+            host,
+            port,
+            metrics_host=metrics_host,
+            metrics_port=metrics_port or None,
+            broker_ping=broker_ping,
+        )
+    except ListenError as exc:
+        option = "--port" if exc.what == "webhooks" else "--metrics-port"
+        raise listen_error(option, exc.host, exc.port, exc) from None
 
 
 @click.command()
