@@ -18,8 +18,9 @@ from typing import TextIO
 REDACTED = "***"
 _PHONE = re.compile(r"(?<!\d)(\+?\d{4})(\d{3,9})(\d{2})(?!\d)")
 _HOOK_PATH = re.compile(r"(/hooks/)[^/\s?#\"']+")
-_MIN_SECRET_CHARS = 4
-"""Shorter secrets are not masked: replacing every ``ab`` in a log would hide the log."""
+_MIN_SECRET_CHARS = 8
+"""Shorter secrets are not masked: a 6-letter password such as ``dialer`` would mask every
+logger name. (Webhook paths are masked whatever the token.)"""
 # Loggers that set no handlers of their own once configured: their records reach the root's.
 _OWN_HANDLER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "dramatiq")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -107,3 +108,16 @@ def configure_logging(
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     return handler
+
+
+def install_fallback_logging() -> None:
+    """For commands that configure no logging (``dialer run``, the one-shot commands): what
+    Python's last-resort handler would print (WARNING and up, the bare message and its
+    traceback, on stderr), but masked. Does nothing once the root logger has a handler."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(MaskingFormatter())
+    root.addHandler(handler)

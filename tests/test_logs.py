@@ -20,6 +20,7 @@ from dialer.logs import (
     add_secrets,
     configure_logging,
     discard_secrets,
+    install_fallback_logging,
     mask_phone,
     mask_text,
 )
@@ -147,3 +148,28 @@ def test_a_database_error_on_apply_leaks_no_number_and_no_token(
     assert PHONE not in logged
     assert TOKEN not in logged
     assert all(PHONE not in error for error in stored_errors)
+
+
+def test_commands_without_logging_of_their_own_still_mask(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers[:] = []
+    try:
+        install_fallback_logging()
+        install_fallback_logging()  # once only
+        assert len(root.handlers) == 1
+        try:
+            raise ValueError(f"number {PHONE}")
+        except ValueError:
+            logging.getLogger("dialer.test").exception("failed for %s", PHONE)
+        logging.getLogger("dialer.test").info("not shown: %s", PHONE)
+    finally:
+        root.handlers[:] = saved
+
+    err = capsys.readouterr().err
+    assert err.startswith("failed for 7910*****89\nTraceback")
+    assert "ValueError: number 7910*****89" in err
+    assert PHONE not in err
+    assert "not shown" not in err

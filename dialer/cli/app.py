@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from dialer.errors import UserError
+from dialer.logs import add_secrets
 from dialer.settings import Settings, load_settings, safe_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,6 +30,7 @@ class App:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings()
+            add_secrets(*self._settings.secret_values())  # masked in every log line
         return self._settings
 
     @property
