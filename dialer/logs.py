@@ -68,21 +68,6 @@ class MaskingFormatter(logging.Formatter):
         return mask_text(super().format(record))
 
 
-class PhoneMaskingFilter(logging.Filter):
-    """Rewrites each record's message with phone numbers masked (for handlers whose
-    formatter is not ours; tracebacks are only masked by ``MaskingFormatter``)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            return True  # a malformed record: logging reports it, we do not hide it
-        masked = mask_text(message)
-        if masked != message:
-            record.msg, record.args = masked, None
-        return True
-
-
 def configure_logging(
     level: str, *, secrets: Iterable[str] = (), stream: TextIO | None = None
 ) -> logging.Handler:

@@ -122,7 +122,7 @@ class WebhookReceiver:
         except ClientDisconnect:
             return _error(400, "client disconnected")
         except TimeoutError:
-            log.warning("%s webhook body not received within %.0f s", route, self.body_timeout)
+            log.warning("%s webhook body not received within %g s", route, self.body_timeout)
             return _error(408, "body not received in time", headers=_CLOSE)
         finally:
             self.body_slots.release()
