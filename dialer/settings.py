@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from dialer.errors import ConfigError
+
+MIN_WEBHOOK_TOKEN_CHARS = 16
+"""A shorter webhook token can be guessed: the settings refuse it."""
+MAKE_TOKEN = 'python3 -c "import secrets; print(secrets.token_urlsafe(24))"'
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+URL_FIELDS = ("database_url", "redis_url")
+"""Plain ``str`` settings that may carry a password: shown with it masked, everywhere."""
+_DATABASE_BACKENDS = {"sqlite": ("", "pysqlite"), "postgresql": ("", "psycopg")}
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class Settings(BaseSettings):
     """Everything a dialer process needs to know about its environment.
 
-    Secrets are ``SecretStr`` so they never leak through ``repr`` or logs.
+    Secrets are ``SecretStr`` so they never leak through ``repr`` or logs; the two URLs stay
+    ``str`` (every engine and client takes them so) but ``repr`` shows them with the password
+    masked (``safe_url``), and no validation error repeats them.
     """
 
     model_config = SettingsConfigDict(
@@ -51,6 +68,11 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     """Largest webhook body the collector accepts, in bytes (larger: 413)."""
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Seconds a webhook body may take to arrive in full (slower: 408, nothing stored)."""
+    max_body_reads: int = Field(default=64, gt=0)
+    """Webhook bodies the collector reads at once; past it a request is answered 503 at once
+    (MTT delivers it again), so slow senders cannot hold every connection."""
 
     dial_lease_seconds: float = Field(default=90.0, gt=0)
     """How long an attempt may stay ``dialing`` before its worker is presumed dead (then it
@@ -62,6 +84,122 @@ class Settings(BaseSettings):
     """Running against the built-in simulator: IVR notify URLs may be plain http."""
 
     log_level: str = "INFO"
+    """DEBUG, INFO, WARNING, ERROR or CRITICAL (any case)."""
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_usable(cls, value: str) -> str:
+        return check_database_url(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_usable(cls, value: str | None) -> str | None:
+        if value and not value.startswith(_REDIS_SCHEMES):
+            raise ValueError("not a Redis URL: use redis://HOST:6379/0 (or rediss://, unix://)")
+        return value
+
+    @field_validator("webhook_token")
+    @classmethod
+    def _webhook_token_long_enough(cls, value: SecretStr) -> SecretStr:
+        length = len(value.get_secret_value())
+        if 0 < length < MIN_WEBHOOK_TOKEN_CHARS:
+            raise ValueError(
+                f"{length} characters is too short to be secret (at least "
+                f"{MIN_WEBHOOK_TOKEN_CHARS}); make one with: {MAKE_TOKEN}"
+            )
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level_known(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level: use one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            if name in URL_FIELDS and isinstance(value, str):
+                yield name, safe_url(value)
+            else:
+                yield name, value
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every secret these settings hold (tokens, passwords, the URLs' passwords): the
+        values a log line must never show (``dialer.logs.configure_logging(secrets=...)``)."""
+        values = [
+            getattr(self, name).get_secret_value()
+            for name, info in type(self).model_fields.items()
+            if info.annotation is SecretStr
+        ]
+        for name in URL_FIELDS:
+            url = getattr(self, name)
+            if url:
+                values.append(url_password(url))
+        return tuple(value for value in values if value)
+
+
+def check_database_url(url: str) -> str:
+    """``url`` if it names a database the dialer can use (SQLite file, PostgreSQL); raises
+    ``ValueError`` saying what to write instead (without repeating the URL's password)."""
+    from dialer.db.engine import normalize_url
+
+    example = "sqlite:///dialer.db or postgresql://USER:PASSWORD@HOST:5432/DB"
+    try:
+        parsed = make_url(normalize_url(url))
+    except ArgumentError:
+        raise ValueError(f"not a database URL: use {example}") from None
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    drivers = _DATABASE_BACKENDS.get(backend)
+    if drivers is None:
+        raise ValueError(f"{backend!r} is not supported: use {example}")
+    if driver not in drivers and parsed.drivername != backend:
+        raise ValueError(f"driver {parsed.drivername!r} is not installed: use {example}")
+    if backend == "sqlite" and parsed.host:
+        path = "/".join(part for part in (parsed.host, parsed.database) if part)
+        raise ValueError(f"a SQLite file takes three slashes: sqlite:///{path}")
+    return url
+
+
+def safe_url(url: str) -> str:
+    """``url`` with its password shown as ``***`` (for messages, logs and reprs)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # unparseable: show the scheme at most, never the rest
+        scheme, sep, _ = url.partition("://")
+        return f"{scheme}://<unparseable>" if sep else "<unparseable URL>"
+
+
+def url_password(url: str) -> str:
+    """The password inside ``url``, or ``""``."""
+    try:
+        return make_url(url).password or ""
+    except Exception:
+        return ""
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """One line for invalid settings, naming each bad ``DIALER_*`` variable; the value is
+    repeated only for settings that are not secret."""
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        field = Settings.model_fields.get(name)
+        secret = name in URL_FIELDS or (field is not None and field.annotation is SecretStr)
+        given = error.get("input")
+        if not secret and isinstance(given, str) and error["type"] != "value_error":
+            message = f"{given[:40]!r}: {message[:1].lower()}{message[1:]}"
+        problems.append(f"DIALER_{name.upper()}: {message}")
+    return "; ".join(problems)
+
+
+def load_settings() -> Settings:
+    """``get_settings()``, with invalid settings raised as a one-line ``ConfigError``."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        raise ConfigError(describe_settings_error(exc)) from None
 
 
 @lru_cache(maxsize=1)

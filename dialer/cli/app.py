@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from dialer.errors import UserError
-from dialer.settings import Settings, get_settings
+from dialer.logs import add_secrets
+from dialer.settings import Settings, load_settings, safe_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass
 class App:
-    """Lazily built process resources for one CLI invocation."""
+    """Lazily built process resources for one CLI invocation: settings are read on first use
+    (so ``--help`` works whatever the environment), invalid ones raise ``ConfigError``."""
 
-    settings: Settings
-    _engine: Engine | None = field(default=None, init=False)
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings
+        self._engine: Engine | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings()
+            add_secrets(*self._settings.secret_values())  # masked in every log line
+        return self._settings
 
     @property
     def engine(self) -> Engine:
@@ -40,14 +47,6 @@ class App:
 pass_app = click.make_pass_decorator(App, ensure=False)
 
 
-def safe_url(url: str) -> str:
-    """The database URL with its password hidden, for messages."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparseable URL is itself the message
-        return "<unparseable URL>"
-
-
 class DialerGroup(click.Group):
     """Turns user mistakes into one line on stderr and exit code 1, never a traceback."""
 
@@ -57,7 +56,7 @@ class DialerGroup(click.Group):
         except UserError as exc:
             fail(str(exc))
         except (OperationalError, ProgrammingError) as exc:
-            settings = ctx.obj.settings if isinstance(ctx.obj, App) else get_settings()
+            settings = ctx.obj.settings if isinstance(ctx.obj, App) else load_settings()
             detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             fail(f"database {safe_url(settings.database_url)}: {detail}")
 
@@ -80,16 +79,16 @@ json_option = click.option(
 )
 
 
-def configure_logging(level: str) -> None:
-    from dialer.logs import PhoneMaskingFilter
+def check_port(option: str, port: int, *, zero: str | None = None) -> int:
+    """``port`` if it is a TCP port (``0`` too when ``zero`` says what it means); otherwise
+    ``UserError`` naming ``option``."""
+    low = 0 if zero else 1
+    if not low <= port <= 65535:
+        meaning = f" ({zero} 0)" if zero else ""
+        raise UserError(f"{option} {port}: not a port; use {low}-65535{meaning}")
+    return port
 
-    handler = logging.StreamHandler()
-    handler.addFilter(PhoneMaskingFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    # httpx logs every request URL at INFO; msapi filters put phone numbers in URLs.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+def listen_error(option: str, host: str, port: int, exc: OSError) -> UserError:
+    """The one-line error for a server that could not listen on ``host:port``."""
+    return UserError(f"{option} {port}: cannot listen on {host}:{port}: {exc.strerror or exc}")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import click
 
-from dialer.cli.app import App, configure_logging, pass_app
+from dialer.cli.app import App, check_port, listen_error, pass_app
+from dialer.logs import configure_logging
+
+_LISTEN_ERRNOS = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
+"""Why a server cannot listen: the port is taken, the address is not ours, or privileged."""
 
 
 @click.command()
@@ -29,7 +34,7 @@ def scheduler(app: App) -> None:
     from dialer.scheduler.preflight import check_broker
     from dialer.scheduler.tick import tick_options
 
-    configure_logging(app.settings.log_level)
+    configure_logging(app.settings.log_level, secrets=app.settings.secret_values())
     if not app.settings.redis_url:
         raise click.UsageError("set DIALER_REDIS_URL (or use `dialer run` for the embedded mode)")
     check_broker(app.settings.redis_url)
@@ -75,7 +80,7 @@ def worker(app: App, processes: int, threads: int) -> None:
     """
     from dialer.dispatch.worker import run_workers
 
-    configure_logging(app.settings.log_level)
+    configure_logging(app.settings.log_level, secrets=app.settings.secret_values())
     if not app.settings.redis_url:
         raise click.UsageError("set DIALER_REDIS_URL (or use `dialer run` for the embedded mode)")
     app.engine  # noqa: B018 - check the schema before starting processes
@@ -83,15 +88,39 @@ def worker(app: App, processes: int, threads: int) -> None:
 
 
 @click.command()
-@click.option("--host", default="0.0.0.0", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option(
+    "--host", default="0.0.0.0", show_default=True, help="Address the webhook routes listen on."
+)
+@click.option(
+    "--port", default=8080, show_default=True, type=int, help="Port of the webhook routes."
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address of the internal /healthz and /metrics listener (keep it off the internet).",
+)
+@click.option(
+    "--metrics-port",
+    default=9108,
+    show_default=True,
+    type=int,
+    help="Port of /healthz and /metrics; 0 turns that listener off.",
+)
 @pass_app
-def collector(app: App, host: str, port: int) -> None:
-    """Serve the webhook routes MTT posts events to (/hooks/{token}/mtt/call|ivr|sms),
-    plus /healthz and /metrics. Requires DIALER_WEBHOOK_TOKEN."""
-    from dialer.collector.server import run_collector
+def collector(app: App, host: str, port: int, metrics_host: str, metrics_port: int) -> None:
+    """Serve the webhook routes MTT posts events to (/hooks/{token}/mtt/call|ivr|sms) on
+    --host:--port, and /healthz and /metrics on the internal --metrics-host:--metrics-port
+    (the public port answers 404 for them). Requires DIALER_WEBHOOK_TOKEN.
 
-    configure_logging(app.settings.log_level)
+    A body slower than DIALER_BODY_TIMEOUT_SECONDS is answered 408; past
+    DIALER_MAX_BODY_READS bodies in progress, 503 at once (MTT delivers again). SIGTERM
+    finishes the requests in flight and applies the events already stored, then exits."""
+    from dialer.collector.server import ListenError, run_collector
+
+    check_port("--port", port)
+    check_port("--metrics-port", metrics_port, zero="off:")
+    configure_logging(app.settings.log_level, secrets=app.settings.secret_values())
     if not app.settings.webhook_token.get_secret_value():
         raise click.UsageError("set DIALER_WEBHOOK_TOKEN: webhook routes need a secret token")
     broker_ping = None
@@ -103,7 +132,19 @@ def collector(app: App, host: str, port: int) -> None:
         def broker_ping() -> bool:
             return bool(client.ping())
 
-    run_collector(app.settings, app.engine, host, port, broker_ping=broker_ping)
+    try:
+        run_collector(
+            app.settings,
+            app.engine,
+            host,
+            port,
+            metrics_host=metrics_host,
+            metrics_port=metrics_port or None,
+            broker_ping=broker_ping,
+        )
+    except ListenError as exc:
+        option = "--port" if exc.what == "webhooks" else "--metrics-port"
+        raise listen_error(option, exc.host, exc.port, exc) from None
 
 
 @click.command()
@@ -134,7 +175,8 @@ def simulator(
     /_sim/stats for "no double dial, no burst" checks."""
     from dialer.sandbox import serve_simulator, simulator_config
 
-    configure_logging(app.settings.log_level)
+    check_port("--port", port, zero="any free port:")
+    configure_logging(app.settings.log_level, secrets=app.settings.secret_values())
     config = simulator_config(
         app.settings,
         config_path=config_path,
@@ -142,7 +184,12 @@ def simulator(
         call_webhook=call_webhook,
         sms_webhook=sms_webhook,
     )
-    serve_simulator(config, host, port)
+    try:
+        serve_simulator(config, host, port)
+    except OSError as exc:
+        if exc.errno not in _LISTEN_ERRNOS:
+            raise
+        raise listen_error("--port", host, port, exc) from None
 
 
 @click.command()

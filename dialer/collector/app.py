@@ -1,4 +1,6 @@
-"""The collector's Starlette app: the webhook routes of the contract, ``/healthz``, ``/metrics``.
+"""The collector's Starlette apps: the public one with the webhook routes of the contract,
+and the internal one with ``/healthz`` and ``/metrics`` (served on another listener, never on
+the port the internet reaches: ``/metrics`` reads the database).
 
 Built per call (never at import), so tests and ``dialer run`` can hold several at once.
 """
@@ -7,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy.engine import Engine
@@ -18,7 +21,7 @@ from starlette.routing import Route
 
 from dialer.collector.applier import Applier
 from dialer.collector.health import health_endpoint
-from dialer.collector.hooks import WebhookReceiver
+from dialer.collector.hooks import BodyReadSlots, WebhookReceiver
 from dialer.collector.metrics import CollectorMetrics, build_metrics, render_metrics
 from dialer.collector.writes import WriteGate
 from dialer.settings import Settings
@@ -30,6 +33,15 @@ _GET_POST = frozenset({"GET", "POST"})
 _ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
+@dataclass(frozen=True, slots=True)
+class CollectorApps:
+    """``public``: the webhook routes (anything else is 404); ``internal``: ``/healthz`` and
+    ``/metrics``, sharing the public app's counters."""
+
+    public: Starlette
+    internal: Starlette
+
+
 def create_app(
     settings: Settings,
     engine: Engine,
@@ -37,14 +49,28 @@ def create_app(
     broker_ping: Callable[[], bool] | None = None,
     apply_inline: bool = True,
 ) -> Starlette:
-    """The collector app.
+    """The public collector app alone (``create_apps(...).public``)."""
+    return create_apps(settings, engine, broker_ping=broker_ping, apply_inline=apply_inline).public
 
-    ``POST /hooks/{token}/mtt/call`` and ``/mtt/ivr`` take sb-api/ivr-api events in every
-    documented shape; ``GET|POST /hooks/{token}/mtt/sms`` msapi events. Each accepted request
-    is stored (deduplicated) and committed before the answer; see ``dialer.collector.hooks``
-    for the status codes. ``broker_ping`` (blocking, returns reachability) joins ``/healthz``.
-    With ``apply_inline`` new events are applied in the background, in batches, by one
-    applier thread; otherwise they stay ``pending`` for the scheduler's sweep.
+
+def create_apps(
+    settings: Settings,
+    engine: Engine,
+    *,
+    broker_ping: Callable[[], bool] | None = None,
+    apply_inline: bool = True,
+) -> CollectorApps:
+    """The collector's two apps.
+
+    Public: ``POST /hooks/{token}/mtt/call`` and ``/mtt/ivr`` take sb-api/ivr-api events in
+    every documented shape; ``GET|POST /hooks/{token}/mtt/sms`` msapi events. Each accepted
+    request is stored (deduplicated) and committed before the answer; see
+    ``dialer.collector.hooks`` for the status codes. With ``apply_inline`` new events are
+    applied in the background, in batches, by one applier thread, which the app's shutdown
+    drains; otherwise they stay ``pending`` for the scheduler's sweep.
+
+    Internal: ``/healthz`` (``broker_ping``, blocking and returning reachability, joins it)
+    and ``/metrics``.
     """
     metrics = build_metrics(engine)
     gate = WriteGate(engine)
@@ -55,12 +81,16 @@ def create_app(
         token=settings.webhook_token.get_secret_value(),
         max_body_bytes=settings.max_body_bytes,
         gate=gate,
+        body_slots=BodyReadSlots(settings.max_body_reads),
+        body_timeout=settings.body_timeout_seconds,
         applier=applier,
     )
     routes = [
         Route("/hooks/{token}/mtt/call", receiver.endpoint("call", _POST), methods=_ANY_METHOD),
         Route("/hooks/{token}/mtt/ivr", receiver.endpoint("ivr", _POST), methods=_ANY_METHOD),
         Route("/hooks/{token}/mtt/sms", receiver.endpoint("sms", _GET_POST), methods=_ANY_METHOD),
+    ]
+    internal = [
         Route("/healthz", health_endpoint(engine, broker_ping), methods=["GET"]),
         Route("/metrics", _metrics_endpoint(metrics), methods=["GET"]),
     ]
@@ -71,7 +101,9 @@ def create_app(
         if applier is not None:
             await run_in_threadpool(applier.stop)
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    return CollectorApps(
+        public=Starlette(routes=routes, lifespan=lifespan), internal=Starlette(routes=internal)
+    )
 
 
 def _metrics_endpoint(metrics: CollectorMetrics) -> Callable[[Request], Awaitable[Response]]:

@@ -1,9 +1,11 @@
-"""Campaign gauges read from the database at each ``/metrics`` scrape (cheap GROUP BYs)."""
+"""Campaign gauges read from the database (cheap GROUP BYs), at most once per interval."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
@@ -16,17 +18,35 @@ from dialer.states import AttemptStatus
 
 log = logging.getLogger(__name__)
 
+CACHE_SECONDS = 15.0
+"""How long one reading of the database gauges serves every scrape, in seconds."""
+
+Counts = tuple[dict[str, int], dict[str, int], int]
+
 
 class DatabaseGauges:
     """A Prometheus collector: ``dialer_contacts{status}``, ``dialer_outcomes{outcome}`` and
     ``dialer_queue_depth`` (attempts in status ``queued``), all campaigns together.
 
-    Queries run on every ``collect()``. When the database is unreachable the gauges are left
-    out of that scrape (and a warning logged) instead of failing ``/metrics``.
+    The queries run at most once per ``cache_seconds`` (``clock`` seconds, monotonic),
+    however many scrapes come and however concurrently: the other scrapes reuse the last
+    reading. When the database is unreachable the gauges are left out of the scrapes of that
+    interval (and a warning logged) instead of failing ``/metrics``.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        cache_seconds: float = CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._engine = engine
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._read_at: float | None = None
+        self._counts: Counts | None = None
 
     def describe(self) -> Iterable[Metric]:
         """The metric names, without touching the database (used at registration)."""
@@ -34,17 +54,28 @@ class DatabaseGauges:
 
     def collect(self) -> Iterable[Metric]:
         contacts, outcomes, queue_depth = _families()
-        try:
-            by_status, by_outcome, queued = _read_counts(self._engine)
-        except Exception:
-            log.warning("metrics: database gauges unavailable", exc_info=True)
+        counts = self._cached_counts()
+        if counts is None:
             return []
+        by_status, by_outcome, queued = counts
         for status, count in sorted(by_status.items()):
             contacts.add_metric([status], count)
         for outcome, count in sorted(by_outcome.items()):
             outcomes.add_metric([outcome], count)
         queue_depth.add_metric([], queued)
         return [contacts, outcomes, queue_depth]
+
+    def _cached_counts(self) -> Counts | None:
+        with self._lock:
+            now = self._clock()
+            if self._read_at is None or now - self._read_at >= self._cache_seconds:
+                self._read_at = now
+                try:
+                    self._counts = _read_counts(self._engine)
+                except Exception:
+                    log.warning("metrics: database gauges unavailable", exc_info=True)
+                    self._counts = None
+            return self._counts
 
 
 def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
@@ -55,7 +86,7 @@ def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily
     )
 
 
-def _read_counts(engine: Engine) -> tuple[dict[str, int], dict[str, int], int]:
+def _read_counts(engine: Engine) -> Counts:
     with Session(engine) as session:
         by_status = session.exec(
             select(Contact.status, func.count()).group_by(col(Contact.status))

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hmac
 import logging
-import re
 from collections.abc import Callable
 
-REDACTED = "***"
-_HOOK_PATH = re.compile(r"(/hooks/)[^/\s?#\"']+")
+from dialer.logs import REDACTED, add_secrets, discard_secrets, mask_text
+
 # Loggers that may see request paths; the root handlers catch whatever propagates.
 _SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
@@ -24,10 +23,11 @@ def token_matches(given: str, expected: str) -> bool:
 
 
 def redact_token(text: str, token: str) -> str:
-    """``text`` with ``token`` and any ``/hooks/<token>`` path segment replaced by ``***``."""
+    """``text`` with ``token``, any ``/hooks/<token>`` path segment and the process's
+    registered secrets replaced by ``***`` (phone numbers masked too)."""
     if token:
         text = text.replace(token, REDACTED)
-    return _HOOK_PATH.sub(lambda match: match.group(1) + REDACTED, text)
+    return mask_text(text)
 
 
 class TokenRedactingFilter(logging.Filter):
@@ -49,8 +49,11 @@ class TokenRedactingFilter(logging.Filter):
 
 
 def install_redaction(token: str) -> Callable[[], None]:
-    """Attach a ``TokenRedactingFilter`` to uvicorn's loggers and to the root logger's
-    current handlers. Returns the function that removes it again."""
+    """Mask ``token`` in every formatted log line (``dialer.logs.add_secrets``: tracebacks
+    too, where the handler's formatter is ``MaskingFormatter``) and attach a
+    ``TokenRedactingFilter`` to uvicorn's loggers and the root logger's current handlers (the
+    message, whatever the formatter). Returns the function that undoes both."""
+    add_secrets(token)
     redactor = TokenRedactingFilter(token)
     targets: list[logging.Filterer] = [logging.getLogger(name) for name in _SERVER_LOGGERS]
     targets.extend(logging.getLogger().handlers)
@@ -60,5 +63,6 @@ def install_redaction(token: str) -> Callable[[], None]:
     def uninstall() -> None:
         for target in targets:
             target.removeFilter(redactor)
+        discard_secrets(token)
 
     return uninstall

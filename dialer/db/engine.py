@@ -27,10 +27,14 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def make_engine(url: str) -> Engine:
-    """Build the engine for ``url``. SQLite gets WAL, a busy timeout and foreign keys."""
+    """Build the engine for ``url``. SQLite gets WAL, a busy timeout and foreign keys.
+
+    SQL parameters are never put in error messages (``hide_parameters``): they carry phone
+    numbers and raw webhook bodies, and the messages end up in logs and stored errors.
+    """
     url = normalize_url(url)
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {
             "check_same_thread": False,

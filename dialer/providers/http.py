@@ -120,9 +120,12 @@ def malformed_answer(what: str, response: httpx.Response) -> ProviderError:
     )
 
 
-def mask_phone(number: str) -> str:
-    """``79101234567`` -> ``7910*****67``: the first 4 and last 2 characters survive; anything
-    of 6 characters or fewer is masked completely. Use it for every number that is logged."""
+def mask_number(number: str) -> str:
+    """One number-ish *value*, whatever its shape: ``79101234567`` -> ``7910*****67``; the
+    first 4 and last 2 characters survive; 6 characters or fewer are masked completely.
+
+    Use it for a value known to be a number (even a malformed one, which
+    ``dialer.logs.mask_phone`` would not recognise inside free text)."""
     if len(number) <= 6:
         return "*" * len(number)
     return number[:4] + "*" * (len(number) - 6) + number[-2:]

@@ -38,7 +38,7 @@ from tests.support.processes import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-TOKEN = "test-token-123"
+TOKEN = "test-token-123-0123456789"
 CONTACTS = 16
 CAMPAIGN = (
     campaign_toml(name="stop", text="Привет {name}")

@@ -145,7 +145,15 @@ def test_postgres_stopped_for_ten_seconds_mid_campaign(
             processes.spawn("simulator", dialer_command(*simulator.argv), env)
             processes.spawn(
                 "collector",
-                dialer_command("collector", "--host", "127.0.0.1", "--port", str(collector_port)),
+                dialer_command(
+                    "collector",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(collector_port),
+                    "--metrics-port",
+                    "0",
+                ),
                 env,
             )
             wait_until(lambda: reachable(f"{simulator.url}/_sim/stats"), "simulator", 30)
