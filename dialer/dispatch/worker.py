@@ -40,7 +40,7 @@ def serve_worker_process(settings: Settings, threads: int) -> None:
     """One worker process: run until SIGTERM/SIGINT."""
     from dialer.logs import configure_logging
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=settings.secret_values())
     engine = make_engine(settings.database_url)
     broker = build_broker(settings)
     dramatiq.set_broker(broker)
