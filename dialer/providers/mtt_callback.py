@@ -22,7 +22,7 @@ import httpx
 from pydantic import SecretStr
 
 from dialer.errors import ProviderRefusedError
-from dialer.providers.http import build_client, mask_phone, raise_for_transport_status, send
+from dialer.providers.http import build_client, mask_number, raise_for_transport_status, send
 from dialer.providers.mtt_callback_answers import (
     CALL_INFO_METHOD,
     MAKE_CALL_METHOD,
@@ -174,7 +174,7 @@ class MttCallbackClient:
         submitted = read_make_call_answer(response.status_code, response.text)
         logger.debug(
             "callback accepted: to=%s agents=%d call_id=%s",
-            mask_phone(request.contact),
+            mask_number(request.contact),
             len(request.agents),
             submitted.call_id,
         )
