@@ -22,22 +22,18 @@ from sqlmodel import Session, func, select
 
 from dialer.campaign.config import parse_config
 from dialer.campaign.control import control_campaign
-from dialer.collector.server import CollectorServer
 from dialer.db.models import Attempt, Contact
 from dialer.embedded import wait_until_done
 from dialer.loader.load import load_contacts
-from dialer.sandbox import hook_url
 from dialer.settings import Settings
-from dialer.simulator.config import OutcomeWeights, SimulatorConfig
+from dialer.simulator.config import SimulatorConfig
 from dialer.states import FINAL_CONTACT_STATUSES
-from tests.support.factories import campaign_toml, make_campaign, write_csv
+from tests.support.factories import campaign_toml, fast_retry, make_campaign, write_csv
 from tests.support.processes import (
+    EVERYONE_ANSWERS,
     Processes,
     dialer_command,
-    dialer_env,
-    reachable,
-    simulator_process,
-    wait_until,
+    simulated_mtt,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -46,23 +42,8 @@ RPS = 8
 CONTACTS = 80
 TOKEN = "test-token-123-0123456789"
 
-CAMPAIGN = (
-    campaign_toml(name="dist", text="Привет {name}")
-    + f"""
-[schedule]
-window = "00:00-24:00"
-[limits]
-rps = {RPS}
-max_concurrent = 12
-[retry]
-max_attempts = 3
-busy = "1s"
-no_answer = "1s"
-unreachable = "1s"
-network = "1s"
-unknown = "1s"
-event_timeout = "12s"
-"""
+CAMPAIGN = campaign_toml(name="dist", text="Привет {name}") + fast_retry(
+    rps=RPS, max_concurrent=12, event_timeout="12s"
 )
 
 
@@ -83,37 +64,12 @@ class Cluster:
 @pytest.fixture
 def cluster(pg_engine: Engine, pg_url: str, redis_url: str, tmp_path: Path) -> Iterator[Cluster]:
     base = Settings(database_url=pg_url, redis_url=redis_url, webhook_token=SecretStr(TOKEN))
-    collector = CollectorServer(base, pg_engine)
-    collector_url = collector.start()
-    # The simulator runs in its own process, like MTT: its clock and its rate measurements
-    # must not share a GIL with the collector in this test process.
     sim = SimulatorConfig(
-        speed=10,
-        seed=3,
-        listen_seconds=(5, 20),
-        call_webhook_url=hook_url(collector_url, TOKEN, "call"),
-        outcome_weights=OutcomeWeights(
-            answered=1, busy=0, no_answer=0, absent=0, unallocated=0, network=0
-        ),
+        speed=10, seed=3, listen_seconds=(5, 20), outcome_weights=EVERYONE_ANSWERS
     )
-    simulator = simulator_process(base, sim, tmp_path)
-    settings = simulator.settings
-    env = dialer_env(
-        settings,
-        TOKEN,
-        HTTP_READ_TIMEOUT="3",
-        DIAL_LEASE_SECONDS="8",
-        REQUEUE_AFTER_SECONDS="3",
-    )
-    sim_url = simulator.url
-    cluster = Cluster(settings, pg_engine, sim_url, Processes(tmp_path), env, tmp_path)
-    try:
-        cluster.dialer("simulator", *simulator.argv)
-        wait_until(lambda: reachable(f"{sim_url}/_sim/stats"), "simulator", timeout=20)
-        yield cluster
-    finally:
-        cluster.processes.stop_all()
-        collector.stop()
+    extra = {"HTTP_READ_TIMEOUT": "3", "DIAL_LEASE_SECONDS": "8", "REQUEUE_AFTER_SECONDS": "3"}
+    with simulated_mtt(base, pg_engine, tmp_path, sim, **extra) as (simulator, env, processes):
+        yield Cluster(simulator.settings, pg_engine, simulator.url, processes, env, tmp_path)
 
 
 def start_campaign(cluster: Cluster) -> list[str]:

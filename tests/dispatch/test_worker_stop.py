@@ -18,21 +18,17 @@ from sqlmodel import Session, select
 
 from dialer.campaign.config import parse_config
 from dialer.campaign.control import control_campaign
-from dialer.collector.server import CollectorServer
 from dialer.db.models import Attempt, Contact
 from dialer.embedded import wait_until_done
 from dialer.loader.load import load_contacts
-from dialer.sandbox import hook_url
 from dialer.settings import Settings
-from dialer.simulator.config import OutcomeWeights, SimulatorConfig
+from dialer.simulator.config import SimulatorConfig
 from dialer.states import FINAL_CONTACT_STATUSES
 from tests.support.factories import campaign_toml, make_campaign, write_csv
 from tests.support.processes import (
-    Processes,
+    EVERYONE_ANSWERS,
     dialer_command,
-    dialer_env,
-    reachable,
-    simulator_process,
+    simulated_mtt,
     wait_until,
 )
 
@@ -63,27 +59,9 @@ def attempts(engine: Engine) -> list[Attempt]:
 @pytest.fixture
 def world(pg_engine: Engine, pg_url: str, redis_url: str, tmp_path: Path) -> Iterator[Any]:
     base = Settings(database_url=pg_url, redis_url=redis_url, webhook_token=SecretStr(TOKEN))
-    collector = CollectorServer(base, pg_engine)
-    collector_url = collector.start()
-    sim = SimulatorConfig(
-        speed=20,
-        seed=5,
-        listen_seconds=(2, 4),
-        call_webhook_url=hook_url(collector_url, TOKEN, "call"),
-        outcome_weights=OutcomeWeights(
-            answered=1, busy=0, no_answer=0, absent=0, unallocated=0, network=0
-        ),
-    )
-    simulator = simulator_process(base, sim, tmp_path)
-    env = dialer_env(simulator.settings, TOKEN, REQUEUE_AFTER_SECONDS="3")
-    processes = Processes(tmp_path)
-    try:
-        processes.spawn("simulator", dialer_command(*simulator.argv), env)
-        wait_until(lambda: reachable(f"{simulator.url}/_sim/stats"), "simulator", timeout=20)
-        yield simulator, env, processes
-    finally:
-        processes.stop_all()
-        collector.stop()
+    sim = SimulatorConfig(speed=20, seed=5, listen_seconds=(2, 4), outcome_weights=EVERYONE_ANSWERS)
+    with simulated_mtt(base, pg_engine, tmp_path, sim, REQUEUE_AFTER_SECONDS="3") as world:
+        yield world
 
 
 @pytest.mark.timeout(180)

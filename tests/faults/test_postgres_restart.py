@@ -29,7 +29,7 @@ from dialer.sandbox import hook_url
 from dialer.settings import Settings
 from dialer.simulator.config import Faults, OutcomeWeights, SimulatorConfig
 from dialer.states import FINAL_CONTACT_STATUSES
-from tests.support.factories import campaign_toml, make_campaign, write_csv
+from tests.support.factories import campaign_toml, fast_retry, make_campaign, write_csv
 from tests.support.private_services import PrivatePostgres, private_postgres, private_redis
 from tests.support.processes import (
     Processes,
@@ -51,23 +51,8 @@ OUTAGE_SECONDS = 10.0
 SPEED = 10
 """Simulator time scale: a 5-20 s call lasts 0.5-2 s."""
 
-CAMPAIGN = (
-    campaign_toml(name="pg", text="Привет {name}")
-    + f"""
-[schedule]
-window = "00:00-24:00"
-[limits]
-rps = {RPS}
-max_concurrent = 12
-[retry]
-max_attempts = 3
-busy = "1s"
-no_answer = "1s"
-unreachable = "1s"
-network = "1s"
-unknown = "1s"
-event_timeout = "40s"
-"""
+CAMPAIGN = campaign_toml(name="pg", text="Привет {name}") + fast_retry(
+    rps=RPS, max_concurrent=12, event_timeout="40s"
 )
 
 

@@ -32,14 +32,20 @@ def campaign_toml(
     )
 
 
-def fast_retry(max_attempts: int = 3, *, rps: int = 20, event_timeout: str = "30s") -> str:
+def fast_retry(
+    max_attempts: int = 3,
+    *,
+    rps: int = 20,
+    event_timeout: str = "30s",
+    max_concurrent: int = 10,
+) -> str:
     """Campaign sections for tests: the window always open and every retry after a second."""
     return f"""
 [schedule]
 window = "00:00-24:00"
 [limits]
 rps = {rps}
-max_concurrent = 10
+max_concurrent = {max_concurrent}
 [retry]
 max_attempts = {max_attempts}
 busy = "1s"

@@ -10,16 +10,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import httpx
 from pydantic import SecretStr
+from sqlalchemy.engine import Engine
 
 from dialer.settings import Settings
-from dialer.simulator.config import SimulatorConfig
+from dialer.simulator.config import OutcomeWeights, SimulatorConfig
 
 STOP_GRACE_SECONDS = 15.0
 START_TIMEOUT_SECONDS = 60.0
@@ -157,3 +159,36 @@ def reachable(url: str) -> bool:
     except httpx.TransportError:
         return False
     return True
+
+
+EVERYONE_ANSWERS = OutcomeWeights(
+    answered=1, busy=0, no_answer=0, absent=0, unallocated=0, network=0
+)
+
+
+@contextmanager
+def simulated_mtt(
+    base: Settings, engine: Engine, directory: Path, sim: SimulatorConfig, **env: str
+) -> Iterator[tuple[SimulatorProcess, dict[str, str], Processes]]:
+    """The collector in this process and the simulator as a process of its own posting its
+    call events there, like MTT: its clock and its rate measurements share no GIL with the
+    collector. Yields the simulator (its settings point at it), the environment for
+    ``dialer`` processes (``env`` adds ``DIALER_*`` settings) and the process group; stops
+    them all on exit."""
+    from dialer.collector.server import CollectorServer
+    from dialer.sandbox import hook_url
+
+    token = base.webhook_token.get_secret_value()
+    collector = CollectorServer(base, engine)
+    collector_url = collector.start()
+    wired = sim.model_copy(update={"call_webhook_url": hook_url(collector_url, token, "call")})
+    simulator = simulator_process(base, wired, directory)
+    environment = dialer_env(simulator.settings, token, **env)
+    processes = Processes(directory)
+    try:
+        processes.spawn("simulator", dialer_command(*simulator.argv), environment)
+        wait_until(lambda: reachable(f"{simulator.url}/_sim/stats"), "simulator", timeout=20)
+        yield simulator, environment, processes
+    finally:
+        processes.stop_all()
+        collector.stop()
