@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import hmac
-import logging
-import re
 from collections.abc import Callable
 
-REDACTED = "***"
-_HOOK_PATH = re.compile(r"(/hooks/)[^/\s?#\"']+")
-# Loggers that may see request paths; the root handlers catch whatever propagates.
-_SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+from dialer.logs import REDACTED, redact_secrets, register_secret, unregister_secret
 
 
 def token_matches(given: str, expected: str) -> bool:
@@ -27,38 +22,15 @@ def redact_token(text: str, token: str) -> str:
     """``text`` with ``token`` and any ``/hooks/<token>`` path segment replaced by ``***``."""
     if token:
         text = text.replace(token, REDACTED)
-    return _HOOK_PATH.sub(lambda match: match.group(1) + REDACTED, text)
-
-
-class TokenRedactingFilter(logging.Filter):
-    """Rewrites each record's message with the webhook token redacted."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self._token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError):
-            return True  # a malformed record: logging reports it, we do not hide it
-        redacted = redact_token(message, self._token)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
+    return redact_secrets(text)
 
 
 def install_redaction(token: str) -> Callable[[], None]:
-    """Attach a ``TokenRedactingFilter`` to uvicorn's loggers and to the root logger's
-    current handlers. Returns the function that removes it again."""
-    redactor = TokenRedactingFilter(token)
-    targets: list[logging.Filterer] = [logging.getLogger(name) for name in _SERVER_LOGGERS]
-    targets.extend(logging.getLogger().handlers)
-    for target in targets:
-        target.addFilter(redactor)
+    """Mask ``token`` in every log line (``dialer.logs.MaskingFormatter``) while a collector
+    serves it. Returns the function that stops masking it again."""
+    register_secret(token)
 
     def uninstall() -> None:
-        for target in targets:
-            target.removeFilter(redactor)
+        unregister_secret(token)
 
     return uninstall

@@ -27,10 +27,13 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def make_engine(url: str) -> Engine:
-    """Build the engine for ``url``. SQLite gets WAL, a busy timeout and foreign keys."""
+    """Build the engine for ``url``. SQLite gets WAL, a busy timeout and foreign keys.
+
+    Statement parameters never appear in SQLAlchemy's error texts (``hide_parameters``): they
+    carry raw webhook bodies and phone numbers, and errors end up in logs."""
     url = normalize_url(url)
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {
             "check_same_thread": False,

@@ -36,7 +36,7 @@ def start_worker(broker: dramatiq.Broker, threads: int) -> dramatiq.Worker:
 
 def serve_worker_process(settings: Settings, threads: int) -> None:
     """One worker process: run until SIGTERM/SIGINT."""
-    from dialer.cli.app import configure_logging
+    from dialer.logs import configure_logging
 
     configure_logging(settings.log_level)
     engine = make_engine(settings.database_url)

@@ -25,6 +25,7 @@ from dialer.errors import (
     TransientProviderError,
     UnknownOutcomeError,
 )
+from dialer.logs import mask_phone as mask_phone  # one masking rule, re-exported
 
 USER_AGENT = "dialer/0.1"
 QueryParams = Mapping[str, str | int]
@@ -118,14 +119,6 @@ def malformed_answer(what: str, response: httpx.Response) -> ProviderError:
         raw=response.text,
         status_code=response.status_code,
     )
-
-
-def mask_phone(number: str) -> str:
-    """``79101234567`` -> ``7910*****67``: the first 4 and last 2 characters survive; anything
-    of 6 characters or fewer is masked completely. Use it for every number that is logged."""
-    if len(number) <= 6:
-        return "*" * len(number)
-    return number[:4] + "*" * (len(number) - 6) + number[-2:]
 
 
 def _describe(exc: Exception) -> str:
