@@ -1,5 +1,9 @@
-"""The collector's Starlette app: the webhook routes of the contract, ``/healthz``, ``/metrics``.
+"""The collector's Starlette apps: the public one with the webhook routes of the contract,
+and the internal one with ``/healthz`` and ``/metrics``.
 
+The two are served on separate listeners (``dialer collector --metrics-host/--metrics-port``):
+the public port faces the internet (MTT posts there) and answers 404 for anything but the
+webhook routes; the internal one is for the orchestrator's health checks and Prometheus.
 Built per call (never at import), so tests and ``dialer run`` can hold several at once.
 """
 
@@ -7,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from sqlalchemy.engine import Engine
@@ -17,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from dialer.collector.applier import Applier
+from dialer.collector.body import BodyReader
 from dialer.collector.health import health_endpoint
 from dialer.collector.hooks import WebhookReceiver
 from dialer.collector.metrics import CollectorMetrics, build_metrics, render_metrics
@@ -30,23 +36,33 @@ _GET_POST = frozenset({"GET", "POST"})
 _ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-def create_app(
+@dataclass(frozen=True, slots=True)
+class CollectorApps:
+    """``public``: the webhook routes only; ``internal``: ``/healthz`` and ``/metrics``
+    (the metrics count what ``public`` receives)."""
+
+    public: Starlette
+    internal: Starlette
+
+
+def create_apps(
     settings: Settings,
     engine: Engine,
     *,
     broker_ping: Callable[[], bool] | None = None,
     apply_inline: bool = True,
-) -> Starlette:
-    """The collector app.
+) -> CollectorApps:
+    """The collector's two apps.
 
     ``POST /hooks/{token}/mtt/call`` and ``/mtt/ivr`` take sb-api/ivr-api events in every
     documented shape; ``GET|POST /hooks/{token}/mtt/sms`` msapi events. Each accepted request
     is stored (deduplicated) and committed before the answer; see ``dialer.collector.hooks``
     for the status codes. ``broker_ping`` (blocking, returns reachability) joins ``/healthz``.
     With ``apply_inline`` new events are applied in the background, in batches, by one
-    applier thread; otherwise they stay ``pending`` for the scheduler's sweep.
+    applier thread, which the public app's lifespan drains on shutdown; otherwise they stay
+    ``pending`` for the scheduler's sweep.
     """
-    metrics = build_metrics(engine)
+    metrics = build_metrics(engine, settings.metrics_cache_seconds)
     gate = WriteGate(engine)
     applier = Applier(engine, gate.run) if apply_inline else None
     receiver = WebhookReceiver(
@@ -55,23 +71,43 @@ def create_app(
         token=settings.webhook_token.get_secret_value(),
         max_body_bytes=settings.max_body_bytes,
         gate=gate,
+        body_reader=BodyReader(settings.body_read_timeout, settings.max_slow_bodies),
         applier=applier,
     )
     routes = [
         Route("/hooks/{token}/mtt/call", receiver.endpoint("call", _POST), methods=_ANY_METHOD),
         Route("/hooks/{token}/mtt/ivr", receiver.endpoint("ivr", _POST), methods=_ANY_METHOD),
         Route("/hooks/{token}/mtt/sms", receiver.endpoint("sms", _GET_POST), methods=_ANY_METHOD),
-        Route("/healthz", health_endpoint(engine, broker_ping), methods=["GET"]),
-        Route("/metrics", _metrics_endpoint(metrics), methods=["GET"]),
     ]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        # uvicorn runs this after the requests in flight have been answered: what they
+        # handed to the applier is applied before the process exits.
         if applier is not None:
             await run_in_threadpool(applier.stop)
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    internal_routes = [
+        Route("/healthz", health_endpoint(engine, broker_ping), methods=["GET"]),
+        Route("/metrics", _metrics_endpoint(metrics), methods=["GET"]),
+    ]
+    return CollectorApps(
+        public=Starlette(routes=routes, lifespan=lifespan),
+        internal=Starlette(routes=internal_routes),
+    )
+
+
+def create_app(
+    settings: Settings,
+    engine: Engine,
+    *,
+    broker_ping: Callable[[], bool] | None = None,
+    apply_inline: bool = True,
+) -> Starlette:
+    """The public app alone (see ``create_apps``), e.g. for a benchmark."""
+    apps = create_apps(settings, engine, broker_ping=broker_ping, apply_inline=apply_inline)
+    return apps.public
 
 
 def _metrics_endpoint(metrics: CollectorMetrics) -> Callable[[Request], Awaitable[Response]]:

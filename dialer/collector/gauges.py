@@ -1,9 +1,12 @@
-"""Campaign gauges read from the database at each ``/metrics`` scrape (cheap GROUP BYs)."""
+"""Campaign gauges read from the database for ``/metrics``: at most one set of queries per
+interval, however often (and however many at once) scrapers ask."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
@@ -16,17 +19,35 @@ from dialer.states import AttemptStatus
 
 log = logging.getLogger(__name__)
 
+GAUGE_INTERVAL_SECONDS = 15.0
+"""How long one reading of the database gauges is served, in seconds."""
+
+Counts = tuple[dict[str, int], dict[str, int], int]
+
 
 class DatabaseGauges:
     """A Prometheus collector: ``dialer_contacts{status}``, ``dialer_outcomes{outcome}`` and
     ``dialer_queue_depth`` (attempts in status ``queued``), all campaigns together.
 
-    Queries run on every ``collect()``. When the database is unreachable the gauges are left
-    out of that scrape (and a warning logged) instead of failing ``/metrics``.
+    The queries run at most once per ``interval_seconds`` (``clock`` gives monotonic seconds);
+    scrapes in between, and scrapes waiting while a reading is under way, get that reading.
+    When the database is unreachable the gauges are left out (and a warning logged) until the
+    next reading, instead of failing ``/metrics``.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        interval_seconds: float = GAUGE_INTERVAL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._engine = engine
+        self._interval = interval_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._read_at: float | None = None
+        self._counts: Counts | None = None
 
     def describe(self) -> Iterable[Metric]:
         """The metric names, without touching the database (used at registration)."""
@@ -34,17 +55,28 @@ class DatabaseGauges:
 
     def collect(self) -> Iterable[Metric]:
         contacts, outcomes, queue_depth = _families()
-        try:
-            by_status, by_outcome, queued = _read_counts(self._engine)
-        except Exception:
-            log.warning("metrics: database gauges unavailable", exc_info=True)
+        counts = self._cached_counts()
+        if counts is None:
             return []
+        by_status, by_outcome, queued = counts
         for status, count in sorted(by_status.items()):
             contacts.add_metric([status], count)
         for outcome, count in sorted(by_outcome.items()):
             outcomes.add_metric([outcome], count)
         queue_depth.add_metric([], queued)
         return [contacts, outcomes, queue_depth]
+
+    def _cached_counts(self) -> Counts | None:
+        with self._lock:
+            now = self._clock()
+            if self._read_at is None or now - self._read_at >= self._interval:
+                self._read_at = now
+                try:
+                    self._counts = _read_counts(self._engine)
+                except Exception:
+                    log.warning("metrics: database gauges unavailable", exc_info=True)
+                    self._counts = None
+            return self._counts
 
 
 def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
@@ -55,7 +87,7 @@ def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily
     )
 
 
-def _read_counts(engine: Engine) -> tuple[dict[str, int], dict[str, int], int]:
+def _read_counts(engine: Engine) -> Counts:
     with Session(engine) as session:
         by_status = session.exec(
             select(Contact.status, func.count()).group_by(col(Contact.status))

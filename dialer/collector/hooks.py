@@ -1,8 +1,12 @@
 """The webhook endpoints: check the token, read the body within the limit, store, answer.
 
 Order of checks: wrong token -> 404 (nothing read, nothing stored); method -> 405; body over
-the limit -> 413; then the request is stored (events, or raw text when unparseable) and
-committed before any 2xx/400. Storage failure -> 503 so MTT delivers again.
+the limit -> 413; body too slow -> 408, or 503 when every slow-body slot is taken (nothing
+stored, see ``dialer.collector.body``); then the request is stored (events, or raw text when
+unparseable) and committed before any 2xx/400. Storage failure -> 503 so MTT delivers again.
+
+A 400 answers a fixed text: what the parser or the database driver said stays in the stored
+row's ``error`` and in the log, never in the answer to an outside sender.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from dialer.collector.applier import Applier
-from dialer.collector.body import read_limited_body
+from dialer.collector.body import BodyReader, BodyTimeoutError, TooManySlowBodiesError
 from dialer.collector.intake import Intake, take_in
 from dialer.collector.metrics import CollectorMetrics
 from dialer.collector.parsing import HookRoute
@@ -32,11 +36,15 @@ log = logging.getLogger(__name__)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
+INVALID_ANSWER = "invalid event: kept for inspection"
+"""The 400 answer's ``error``, whatever the reason (which stays in the row and the log)."""
+
 
 @dataclass(frozen=True, slots=True)
 class WebhookReceiver:
     """Everything the webhook endpoints share. ``token`` is the configured secret (empty:
-    every request is refused); ``max_body_bytes`` the body limit in bytes; with
+    every request is refused); ``max_body_bytes`` the body limit in bytes; ``body_reader``
+    enforces the read timeout and the slow-body cap; with
     an ``applier`` the new events are applied in the background after the answer (without
     one they wait for the scheduler's sweep); ``gate`` queues the database writes (SQLite)."""
 
@@ -45,6 +53,7 @@ class WebhookReceiver:
     token: str
     max_body_bytes: int
     gate: WriteGate
+    body_reader: BodyReader
     applier: Applier | None = None
 
     def endpoint(self, route: HookRoute, methods: frozenset[str]) -> Endpoint:
@@ -75,9 +84,15 @@ class WebhookReceiver:
                 "Method Not Allowed", status_code=405, headers={"Allow": allow}
             )
         try:
-            body = await read_limited_body(request, self.max_body_bytes)
+            body = await self.body_reader.read(request, self.max_body_bytes)
         except ClientDisconnect:
             return _error(400, "client disconnected")
+        except BodyTimeoutError:
+            log.info("%s webhook body not received in time", route)
+            return _error(408, "body read timed out")
+        except TooManySlowBodiesError:
+            log.warning("%s webhook refused: too many slow bodies in progress", route)
+            return _error(503, "busy, try again")
         if body is None:
             return _error(413, "body too large")
         content_type = request.headers.get("content-type")
@@ -106,7 +121,8 @@ class WebhookReceiver:
     def _answer(self, route: HookRoute, intake: Intake, now: datetime) -> Response:
         if intake.invalid is not None:
             self.metrics.invalid.labels(route).inc()
-            return _error(400, intake.invalid)
+            log.info("%s webhook kept as invalid: %s", route, intake.invalid)
+            return _error(400, INVALID_ANSWER)
         for kind in intake.kinds:
             self.metrics.events.labels(route, kind).inc()
         if intake.duplicates:

@@ -1,8 +1,11 @@
 """Serving the collector with uvicorn: in the foreground (``dialer collector``) or in a
 background thread on a free port (``dialer run``, tests, the bench).
 
-uvicorn's access log is off: request paths carry the webhook token (and query strings may
-carry phone numbers). The token is also redacted from uvicorn's and the root handlers' logs.
+The webhook routes and the internal ``/healthz`` + ``/metrics`` are served on separate
+listeners; the internal one is optional (``metrics_port``). uvicorn runs the public app's
+lifespan, so a stop (SIGTERM, ``stop()``) lets requests in flight finish and then drains
+the applier. uvicorn's access log is off: request paths carry the webhook token (and query
+strings may carry phone numbers); the token is masked in every log line while a server runs.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import uvicorn
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp
 
-from dialer.collector.app import create_app
+from dialer.collector.app import create_apps
 from dialer.collector.tokens import install_redaction
 from dialer.settings import Settings
 
@@ -39,12 +42,16 @@ def uvicorn_config(app: ASGIApp, *, host: str, port: int) -> uvicorn.Config:
         port=port,
         access_log=False,
         log_config=None,
-        lifespan="off",
+        lifespan="on",
         server_header=False,
         limit_concurrency=LIMIT_CONCURRENCY,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
+
+
+DEFAULT_METRICS_HOST = "127.0.0.1"
+DEFAULT_METRICS_PORT = 9108
 
 
 def run_collector(
@@ -53,14 +60,22 @@ def run_collector(
     host: str,
     port: int,
     *,
+    metrics_host: str = DEFAULT_METRICS_HOST,
+    metrics_port: int = DEFAULT_METRICS_PORT,
     broker_ping: Callable[[], bool] | None = None,
 ) -> None:
-    """Serve the collector on ``host:port`` until SIGINT/SIGTERM (blocks)."""
-    app = create_app(settings, engine, broker_ping=broker_ping)
+    """Serve the webhook routes on ``host:port`` and ``/healthz`` + ``/metrics`` on
+    ``metrics_host:metrics_port`` (``0``: not at all) until SIGINT/SIGTERM (blocks). On
+    the signal, requests in flight finish and the applier drains before this returns."""
+    apps = create_apps(settings, engine, broker_ping=broker_ping)
     uninstall = install_redaction(settings.webhook_token.get_secret_value())
+    internal = ServerThread(apps.internal, host=metrics_host, port=metrics_port)
     try:
-        uvicorn.Server(uvicorn_config(app, host=host, port=port)).run()
+        if metrics_port:
+            internal.start()
+        uvicorn.Server(uvicorn_config(apps.public, host=host, port=port)).run()
     finally:
+        internal.stop()
         uninstall()
 
 
@@ -126,7 +141,9 @@ class ServerThread:
 
 
 class CollectorServer(ServerThread):
-    """The collector app in a background thread (``dialer run`` and tests)."""
+    """The collector in a background thread (``dialer run`` and tests): the webhook routes on
+    ``host:port``, and, only when ``metrics_port`` is given (``0``: a free one), ``/healthz``
+    and ``/metrics`` on ``metrics_host:metrics_port`` at ``metrics_url`` after ``start()``."""
 
     def __init__(
         self,
@@ -135,11 +152,38 @@ class CollectorServer(ServerThread):
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        metrics_host: str = DEFAULT_METRICS_HOST,
+        metrics_port: int | None = None,
         broker_ping: Callable[[], bool] | None = None,
         apply_inline: bool = True,
     ) -> None:
-        app = create_app(settings, engine, broker_ping=broker_ping, apply_inline=apply_inline)
-        super().__init__(app, host=host, port=port, token=settings.webhook_token.get_secret_value())
+        apps = create_apps(settings, engine, broker_ping=broker_ping, apply_inline=apply_inline)
+        super().__init__(
+            apps.public, host=host, port=port, token=settings.webhook_token.get_secret_value()
+        )
+        self._internal = (
+            ServerThread(apps.internal, host=metrics_host, port=metrics_port)
+            if metrics_port is not None
+            else None
+        )
+        self.metrics_url = ""
+
+    def start(self) -> str:
+        base_url = super().start()
+        if self._internal is not None and not self.metrics_url:
+            try:
+                self.metrics_url = self._internal.start()
+            except Exception:
+                super().stop()
+                raise
+        return base_url
+
+    def stop(self) -> None:
+        """Stop the webhook listener (draining it, see the module), then the internal one."""
+        super().stop()
+        if self._internal is not None:
+            self._internal.stop()
+        self.metrics_url = ""
 
 
 def _client_host(host: str) -> str:

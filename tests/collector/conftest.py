@@ -40,6 +40,13 @@ class Collector:
     client: httpx.Client
     server: CollectorServer
     settings: Settings
+    internal: httpx.Client | None = None
+    """A client for the internal listener (``/healthz``, ``/metrics``), when started."""
+
+    @property
+    def metrics(self) -> httpx.Client:
+        assert self.internal is not None, "start_collector(internal=True)"
+        return self.internal
 
     def hook(self, route: str, token: str = TOKEN) -> str:
         return f"/hooks/{token}/mtt/{route}"
@@ -130,8 +137,9 @@ def collector_db_url(request: pytest.FixtureRequest) -> str:
 def start_collector(collector_sqlite_url: str) -> Iterator[StartCollector]:
     """``start_collector(url=..., engine=..., **settings)`` -> a running ``Collector``.
 
-    Defaults: the test's SQLite copy, ``TOKEN``, ``apply_inline=True``. Everything started is
-    stopped and disposed of at the end of the test.
+    Defaults: the test's SQLite copy, ``TOKEN``, ``apply_inline=True``, no internal
+    listener (``internal=True``: ``/healthz`` and ``/metrics`` through ``Collector.metrics``).
+    Everything started is stopped and disposed of at the end of the test.
     """
     running = _Running()
 
@@ -141,6 +149,7 @@ def start_collector(collector_sqlite_url: str) -> Iterator[StartCollector]:
         engine: Engine | None = None,
         broker_ping: Callable[[], bool] | None = None,
         apply_inline: bool = True,
+        internal: bool = False,
         **overrides: object,
     ) -> Collector:
         if engine is None:
@@ -148,7 +157,11 @@ def start_collector(collector_sqlite_url: str) -> Iterator[StartCollector]:
             running.engines.append(engine)
         settings = Settings.model_validate({"webhook_token": SecretStr(TOKEN), **overrides})
         server = CollectorServer(
-            settings, engine, broker_ping=broker_ping, apply_inline=apply_inline
+            settings,
+            engine,
+            broker_ping=broker_ping,
+            apply_inline=apply_inline,
+            metrics_port=0 if internal else None,
         )
         base_url = server.start()
         collector = Collector(
@@ -157,6 +170,7 @@ def start_collector(collector_sqlite_url: str) -> Iterator[StartCollector]:
             client=httpx.Client(base_url=base_url, timeout=30),
             server=server,
             settings=settings,
+            internal=httpx.Client(base_url=server.metrics_url, timeout=30) if internal else None,
         )
         running.collectors.append(collector)
         return collector
@@ -164,6 +178,8 @@ def start_collector(collector_sqlite_url: str) -> Iterator[StartCollector]:
     yield start
     for collector in running.collectors:
         collector.client.close()
+        if collector.internal is not None:
+            collector.internal.close()
         collector.server.stop()
     for engine in running.engines:
         engine.dispose()

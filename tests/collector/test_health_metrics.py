@@ -6,11 +6,15 @@ import threading
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from sqlalchemy import event
 from sqlmodel import Session
 
 from dialer.collector import health
+from dialer.collector.gauges import DatabaseGauges
 from dialer.collector.metrics import dispatch_latency
 from dialer.db.engine import make_engine
+from dialer.db.migrate import upgrade
 from dialer.db.models import Attempt, Campaign, Contact
 from tests.collector.conftest import Collector, StartCollector
 
@@ -20,17 +24,17 @@ EVENT = (
 )
 
 
-def test_healthz_ok_without_a_broker(collector: Collector) -> None:
-    response = collector.client.get("/healthz")
+def test_healthz_ok_without_a_broker(start_collector: StartCollector) -> None:
+    response = start_collector(internal=True).metrics.get("/healthz")
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "db": True, "broker": None}
 
 
 def test_healthz_ok_with_a_broker(start_collector: StartCollector) -> None:
-    collector = start_collector(broker_ping=lambda: True)
+    collector = start_collector(internal=True, broker_ping=lambda: True)
 
-    assert collector.client.get("/healthz").json() == {"status": "ok", "db": True, "broker": True}
+    assert collector.metrics.get("/healthz").json() == {"status": "ok", "db": True, "broker": True}
 
 
 def _raises() -> bool:
@@ -39,9 +43,9 @@ def _raises() -> bool:
 
 @pytest.mark.parametrize("ping", [lambda: False, _raises], ids=["false", "raises"])
 def test_healthz_503_when_the_broker_fails(start_collector: StartCollector, ping: object) -> None:
-    collector = start_collector(broker_ping=ping)
+    collector = start_collector(internal=True, broker_ping=ping)
 
-    response = collector.client.get("/healthz")
+    response = collector.metrics.get("/healthz")
 
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "db": True, "broker": False}
@@ -52,9 +56,9 @@ def test_healthz_503_when_the_broker_hangs(
 ) -> None:
     monkeypatch.setattr(health, "CHECK_TIMEOUT_SECONDS", 0.2)
     release = threading.Event()
-    collector = start_collector(broker_ping=lambda: release.wait(5))
+    collector = start_collector(internal=True, broker_ping=lambda: release.wait(5))
     try:
-        response = collector.client.get("/healthz")
+        response = collector.metrics.get("/healthz")
     finally:
         release.set()
 
@@ -67,8 +71,8 @@ def test_healthz_503_when_the_database_is_unreachable(
 ) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'dialer.db'}")
     try:
-        collector = start_collector(engine=engine, broker_ping=lambda: True)
-        response = collector.client.get("/healthz")
+        collector = start_collector(internal=True, engine=engine, broker_ping=lambda: True)
+        response = collector.metrics.get("/healthz")
     finally:
         engine.dispose()
 
@@ -101,7 +105,8 @@ def _seed_contacts(collector: Collector) -> None:
         session.commit()
 
 
-def test_metrics_expose_counters_and_database_gauges(collector: Collector) -> None:
+def test_metrics_expose_counters_and_database_gauges(start_collector: StartCollector) -> None:
+    collector = start_collector(internal=True)
     _seed_contacts(collector)
     dispatch_latency().observe(0.25)
     collector.client.post(collector.hook("call"), content=EVENT)
@@ -109,7 +114,7 @@ def test_metrics_expose_counters_and_database_gauges(collector: Collector) -> No
     collector.client.post(collector.hook("ivr"), content="nonsense")
     collector.client.post(collector.hook("sms", "bad-token"), content="x")
 
-    response = collector.client.get("/metrics")
+    response = collector.metrics.get("/metrics")
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -134,8 +139,8 @@ def test_metrics_expose_counters_and_database_gauges(collector: Collector) -> No
 def test_metrics_survive_a_database_outage(start_collector: StartCollector, tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'no-tables.db'}")
     try:
-        collector = start_collector(engine=engine)
-        response = collector.client.get("/metrics")
+        collector = start_collector(internal=True, engine=engine)
+        response = collector.metrics.get("/metrics")
     finally:
         engine.dispose()
 
@@ -145,11 +150,47 @@ def test_metrics_survive_a_database_outage(start_collector: StartCollector, tmp_
 
 
 def test_each_app_has_its_own_registry(start_collector: StartCollector) -> None:
-    first, second = start_collector(), start_collector()
+    first, second = start_collector(internal=True), start_collector(internal=True)
     first.client.post(first.hook("call"), content=EVENT)
 
     assert (
         'dialer_events_total{kind="call_ended",route="call"} 1.0'
-        in first.client.get("/metrics").text
+        in first.metrics.get("/metrics").text
     )
-    assert "dialer_events_total{" not in second.client.get("/metrics").text
+    assert "dialer_events_total{" not in second.metrics.get("/metrics").text
+
+
+def test_the_public_port_answers_404_for_healthz_and_metrics(
+    start_collector: StartCollector,
+) -> None:
+    collector = start_collector(internal=True)
+
+    for path in ("/healthz", "/metrics"):
+        assert collector.client.get(path).status_code == 404
+        assert collector.metrics.get(path).status_code == 200
+
+
+def test_database_gauges_query_once_per_interval_however_many_scrapes(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'gauges.db'}")
+    upgrade(engine)
+    queries: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: queries.append(str(args[2])))
+    now = [1000.0]
+    registry = CollectorRegistry()
+    registry.register(DatabaseGauges(engine, interval_seconds=15.0, clock=lambda: now[0]))
+    try:
+        for _ in range(50):
+            generate_latest(registry)
+        first_reading = len(queries)
+        now[0] += 14.9
+        for _ in range(50):
+            generate_latest(registry)
+        assert len(queries) == first_reading
+        now[0] += 0.2
+        generate_latest(registry)
+        generate_latest(registry)
+    finally:
+        engine.dispose()
+
+    assert first_reading == 3  # contacts by status, by outcome, queued attempts
+    assert len(queries) == 2 * first_reading
