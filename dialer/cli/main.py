@@ -12,7 +12,6 @@ from dialer.cli.db import db
 from dialer.cli.dnc import dnc
 from dialer.cli.report import report
 from dialer.cli.services import collector, run, scheduler, simulator, worker
-from dialer.settings import get_settings
 
 
 @click.group(cls=DialerGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,7 +34,7 @@ def cli(ctx: click.Context) -> None:
 
     Settings come from DIALER_* environment variables (see .env.example).
     """
-    ctx.obj = App(settings=get_settings())
+    ctx.obj = App()
 
 
 for command in (

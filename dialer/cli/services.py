@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from dialer.cli.app import App, configure_logging, pass_app
+from dialer.cli.app import App, configure_logging, ensure_can_listen, pass_app, port_option
+from dialer.errors import UserError
+from dialer.settings import MAKE_TOKEN
 
 
 @click.command()
@@ -64,17 +66,37 @@ def worker(app: App, processes: int, threads: int) -> None:
 
 
 @click.command()
-@click.option("--host", default="0.0.0.0", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--host", default="0.0.0.0", show_default=True, help="Webhook listener address.")
+@port_option("--port", default=8080, help="Webhook listener port (the public one).")
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address of the internal listener for /healthz and /metrics.",
+)
+@port_option("--metrics-port", default=9108, help="Port of the internal listener; 0 turns it off.")
 @pass_app
-def collector(app: App, host: str, port: int) -> None:
-    """Serve the webhook routes MTT posts events to (/hooks/{token}/mtt/call|ivr|sms),
-    plus /healthz and /metrics. Requires DIALER_WEBHOOK_TOKEN."""
+def collector(app: App, host: str, port: int, metrics_host: str, metrics_port: int) -> None:
+    """Serve the webhook routes MTT posts events to (/hooks/{token}/mtt/call|ivr|sms) on
+    --host/--port, and /healthz and /metrics on a separate internal listener
+    (--metrics-host/--metrics-port; the public port answers 404 for them). Requires
+    DIALER_WEBHOOK_TOKEN. SIGTERM finishes the requests in flight and applies what they
+    stored before exiting."""
     from dialer.collector.server import run_collector
 
-    configure_logging(app.settings.log_level)
+    configure_logging(app.settings.log_level, secrets=app.settings.log_secrets())
     if not app.settings.webhook_token.get_secret_value():
-        raise click.UsageError("set DIALER_WEBHOOK_TOKEN: webhook routes need a secret token")
+        raise UserError(
+            f"set DIALER_WEBHOOK_TOKEN: webhook routes need a secret token (make one with: "
+            f"{MAKE_TOKEN})"
+        )
+    ensure_can_listen("--port", host, port)
+    if metrics_port:
+        if (metrics_host, metrics_port) == (host, port) or (
+            metrics_port == port and "0.0.0.0" in (host, metrics_host)
+        ):
+            raise UserError(f"--metrics-port {metrics_port}: the same port as --port")
+        ensure_can_listen("--metrics-port", metrics_host, metrics_port)
     broker_ping = None
     if app.settings.redis_url:
         import redis
@@ -84,12 +106,20 @@ def collector(app: App, host: str, port: int) -> None:
         def broker_ping() -> bool:
             return bool(client.ping())
 
-    run_collector(app.settings, app.engine, host, port, broker_ping=broker_ping)
+    run_collector(
+        app.settings,
+        app.engine,
+        host,
+        port,
+        metrics_host=metrics_host,
+        metrics_port=metrics_port,
+        broker_ping=broker_ping,
+    )
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8090, show_default=True, type=int)
+@port_option("--port", default=8090, help="Port to listen on.")
 @click.option(
     "--config",
     "config_path",
@@ -115,7 +145,7 @@ def simulator(
     /_sim/stats for "no double dial, no burst" checks."""
     from dialer.sandbox import serve_simulator, simulator_config
 
-    configure_logging(app.settings.log_level)
+    configure_logging(app.settings.log_level, secrets=app.settings.log_secrets())
     config = simulator_config(
         app.settings,
         config_path=config_path,
@@ -123,6 +153,7 @@ def simulator(
         call_webhook=call_webhook,
         sms_webhook=sms_webhook,
     )
+    ensure_can_listen("--port", host, port)
     serve_simulator(config, host, port)
 
 

@@ -44,7 +44,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 RPS = 8
 CONTACTS = 80
-TOKEN = "test-token-123"
+TOKEN = "test-token-123-distributed"
 
 CAMPAIGN = (
     campaign_toml(name="dist", text="Привет {name}")
