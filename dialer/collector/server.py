@@ -10,10 +10,12 @@ strings may carry phone numbers); the token is masked in every log line while a 
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
 from collections.abc import Callable
+from types import FrameType
 
 import uvicorn
 from sqlalchemy.engine import Engine
@@ -70,6 +72,11 @@ def run_collector(
     apps = create_apps(settings, engine, broker_ping=broker_ping)
     uninstall = install_redaction(settings.webhook_token.get_secret_value())
     internal = ServerThread(apps.internal, host=metrics_host, port=metrics_port)
+    # uvicorn handles the signal, shuts down gracefully, then raises it again for the
+    # handler it found: make that one a no-op, so the internal listener is stopped too and
+    # the process exits 0 (not killed by the re-raised SIGTERM, no KeyboardInterrupt).
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _already_handled)
     try:
         if metrics_port:
             internal.start()
@@ -77,6 +84,10 @@ def run_collector(
     finally:
         internal.stop()
         uninstall()
+
+
+def _already_handled(signum: int, frame: FrameType | None) -> None:
+    """uvicorn has already acted on the signal (see ``run_collector``)."""
 
 
 class ServerThread:
