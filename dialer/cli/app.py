@@ -15,7 +15,13 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from dialer.errors import UserError
 from dialer.logs import configure_logging as configure_logging  # re-exported for commands
-from dialer.settings import Settings, describe_settings_error, get_settings, mask_url
+from dialer.settings import (
+    Settings,
+    describe_settings_error,
+    get_settings,
+    mask_url,
+    url_password,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,6 +75,9 @@ class DialerGroup(click.Group):
         except (OperationalError, ProgrammingError) as exc:
             settings = ctx.obj.settings if isinstance(ctx.obj, App) else get_settings()
             detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            password = url_password(settings.database_url)
+            if password:
+                detail = detail.replace(password, "***")
             fail(f"database {safe_url(settings.database_url)}: {detail}")
 
 

@@ -67,6 +67,21 @@ def test_a_database_password_never_shows(tmp_path: Path) -> None:
     assert "hunter2-secret" not in result.stderr
 
 
+def test_an_unreachable_database_is_one_line_without_its_password(tmp_path: Path) -> None:
+    port = _free_port()
+    url = f"postgresql://dialer:hunter2-secret@127.0.0.1:{port}/dialer"
+    result = _dialer(tmp_path, {"DIALER_DATABASE_URL": url}, "dnc", "list")
+
+    assert_one_line_error(result, f"database postgresql://dialer:***@127.0.0.1:{port}/dialer")
+    assert "hunter2-secret" not in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CliRunner]:
     monkeypatch.setenv("DIALER_DATABASE_URL", f"sqlite:///{tmp_path / 'c.db'}")
