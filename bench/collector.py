@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-TOKEN = "bench-webhook-token-0123"
+TOKEN = "bench-token-0123456789"
 EVENT = (
     '{{"date_time": "2019-03-29-11-37-20", "id": "{id}", "CallID": "{call_id}", '
     '"event": "h_79103880489_16_4"}}'

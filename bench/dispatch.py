@@ -69,7 +69,7 @@ from tests.support.processes import (
 )
 from tests.support.services import fresh_database
 
-TOKEN = "bench-webhook-token-0123"
+TOKEN = "bench-token-0123456789"
 CAMPAIGN = "bench"
 WORKERS = 2
 WARMUP_SECONDS = 2.0

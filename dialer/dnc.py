@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import JSON, String, bindparam, cast, func, update
 from sqlmodel import Session, col, select
 
-from dialer.db.models import Attempt, Contact, DncEntry
+from dialer.db.models import Attempt, Contact, DncChange, DncEntry
 from dialer.db.types import utcnow
 from dialer.states import AttemptStatus, ContactStatus, Outcome
 
@@ -41,6 +41,7 @@ def add_to_dnc(
     """Put numbers on the DNC list and opt out their contacts everywhere.
 
     Returns how many numbers were new to the list. Numbers already listed keep their entry.
+    Each new number gets an ``add`` row in the audit trail (``dnc_audit``).
     """
     now = now or utcnow()
     unique = sorted(set(phones))
@@ -50,6 +51,9 @@ def add_to_dnc(
     new = [phone for phone in unique if phone not in known]
     for phone in new:
         session.add(DncEntry(phone=phone, source=source, reason=reason, created_at=now))
+        session.add(
+            DncChange(phone=phone, action="add", source=source, reason=reason, created_at=now)
+        )
     session.flush()
     opt_out_contacts(session, unique, reason=f"opted out ({source})", now=now)
     return len(new)
@@ -97,6 +101,39 @@ def dnc_numbers_among(session: Session, phones: list[str]) -> set[str]:
         elements = func.json_array_elements_text(cast(given, JSON))
     listed = col(DncEntry.phone).in_(select(elements.table_valued("value").c.value))
     return set(session.exec(select(DncEntry.phone).where(listed)).all())
+
+
+def remove_from_dnc(
+    session: Session,
+    phones: Iterable[str],
+    *,
+    reason: str,
+    source: str = "cli",
+    now: datetime | None = None,
+) -> list[str]:
+    """Take numbers off the DNC list; returns those that were on it (each gets a ``remove``
+    row in the audit trail). Contacts already ``opted_out`` stay so: nobody is dialled again
+    because of a removal; only later loads stop storing the number as ``suppressed``."""
+    now = now or utcnow()
+    unique = sorted(set(phones))
+    listed = list(session.exec(select(DncEntry).where(col(DncEntry.phone).in_(unique))).all())
+    for entry in listed:
+        session.delete(entry)
+        session.add(
+            DncChange(
+                phone=entry.phone, action="remove", source=source, reason=reason, created_at=now
+            )
+        )
+    session.flush()
+    return sorted(entry.phone for entry in listed)
+
+
+def dnc_history(session: Session, phone: str | None = None) -> list[DncChange]:
+    """The audit trail, oldest first; only ``phone``'s changes when given."""
+    query = select(DncChange).order_by(col(DncChange.created_at), col(DncChange.id))
+    if phone is not None:
+        query = query.where(DncChange.phone == phone)
+    return list(session.exec(query).all())
 
 
 def list_dnc(session: Session) -> list[DncEntry]:

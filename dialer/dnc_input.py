@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import phonenumbers
@@ -10,6 +11,7 @@ import phonenumbers
 from dialer.errors import UserError
 from dialer.loader.phones import PhoneReject, normalize_phone
 from dialer.loader.reading import find_phone_column, open_csv
+from dialer.loader.rejects import RejectsFile
 
 _ANY_COUNTRY = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
@@ -27,30 +29,72 @@ def normalize_dnc_numbers(raw_numbers: Iterable[str], *, source: str) -> list[st
     return numbers
 
 
-def read_dnc_file(path: Path, phone_column: str | None) -> tuple[list[str], int]:
+MIN_USABLE_SHARE = 0.5
+"""A file where fewer of the lines hold a phone number is refused whole: it is most likely
+the wrong file (a campaign file, a report), whose few digit runs are not opt-outs."""
+
+
+@dataclass(frozen=True)
+class DncFile:
+    """What a DNC file holds: its usable numbers, how many lines were read, and the rejects
+    file listing every unusable line with its number and why (``None`` when all were good)."""
+
+    numbers: list[str]
+    lines: int
+    rejected: int
+    rejects_file: str | None
+
+
+def default_dnc_rejects_path(path: Path) -> Path:
+    return path.with_name(f"{path.stem}.dnc-rejects.csv")
+
+
+def read_dnc_file(
+    path: Path, phone_column: str | None, rejects_path: Path | None = None
+) -> DncFile:
     """Numbers from a CSV (same encodings and delimiters as ``dialer load``).
 
-    Returns ``(numbers, unusable_lines)``. A file with a single column and no recognisable
-    header is read as a plain list of numbers.
+    A file with a single column and no recognisable header is read as a plain list of
+    numbers. Unusable lines go to the rejects file. Raises ``UserError`` naming the file when
+    fewer than half of its lines hold a phone number (nothing is added then).
     """
     numbers: list[str] = []
-    unusable = 0
-    with open_csv(path) as source:
-        header = source.header
-        try:
-            index = find_phone_column(header, phone_column)
-        except UserError:
-            if phone_column or len(header) != 1:
-                raise
-            index = 0
-            first = normalize_phone(header[0], allowed_countries=_ANY_COUNTRY)
-            if not isinstance(first, PhoneReject):
-                numbers.append(first.e164)
-        for _line_no, values in source:
-            raw = values[index] if index < len(values) else ""
-            result = normalize_phone(raw, allowed_countries=_ANY_COUNTRY)
-            if isinstance(result, PhoneReject):
-                unusable += 1
-            else:
-                numbers.append(result.e164)
-    return numbers, unusable
+    lines = 0
+    rejects = RejectsFile(rejects_path or default_dnc_rejects_path(path))
+    try:
+        with open_csv(path) as source:
+            header = source.header
+            try:
+                index = find_phone_column(header, phone_column)
+            except UserError:
+                if phone_column or len(header) != 1:
+                    raise
+                index = 0
+                lines += 1
+                first = normalize_phone(header[0], allowed_countries=_ANY_COUNTRY)
+                if isinstance(first, PhoneReject):
+                    rejects.add(1, header[0], first.reason.value, first.detail)
+                else:
+                    numbers.append(first.e164)
+            for line_no, values in source:
+                lines += 1
+                raw = values[index] if index < len(values) else ""
+                result = normalize_phone(raw, allowed_countries=_ANY_COUNTRY)
+                if isinstance(result, PhoneReject):
+                    rejects.add(line_no, raw, result.reason.value, result.detail)
+                else:
+                    numbers.append(result.e164)
+    finally:
+        rejects.close()
+    listed = f"; unusable lines listed in {rejects.path}" if rejects.count else ""
+    if lines and len(numbers) < lines * MIN_USABLE_SHARE:
+        raise UserError(
+            f"{path}: only {len(numbers)} of {lines} lines hold a phone number; is this the "
+            f"right file? nothing was added{listed}"
+        )
+    return DncFile(
+        numbers=numbers,
+        lines=lines,
+        rejected=rejects.count,
+        rejects_file=str(rejects.path) if rejects.count else None,
+    )

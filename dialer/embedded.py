@@ -1,8 +1,8 @@
-"""``dialer run``: the whole engine in one process (SQLite, in-process broker and worker,
-scheduler, collector; with ``--sandbox`` the MTT simulator too).
+"""The whole engine in one process: SQLite, an in-process broker and worker, the scheduler
+and the collector (with ``--sandbox`` the MTT simulator too).
 
-``embedded_stack`` is the same assembly without the campaign flow; tests use it to drive real
-campaigns end to end against the simulator.
+``embedded_stack`` is that assembly; ``dialer run`` (``dialer.runner``) drives one campaign
+through it, and tests use it to drive real campaigns end to end against the simulator.
 """
 
 from __future__ import annotations
@@ -10,41 +10,22 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import dramatiq
 from pydantic import SecretStr
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import col
 
-from dialer.campaign.config import load_config
-from dialer.campaign.control import control_campaign
-from dialer.campaign.store import create_campaign, get_campaign
-from dialer.db.engine import make_engine, session_scope
-from dialer.db.models import Attempt
-from dialer.db.schema import ensure_schema
-from dialer.db.types import utcnow
+from dialer.campaign.store import get_campaign
+from dialer.db.engine import session_scope
 from dialer.errors import UserError
 from dialer.settings import Settings
 from dialer.simulator.config import SimulatorConfig
 from dialer.simulator.server import SimulatorServer
-from dialer.states import AttemptStatus, CampaignState
+from dialer.states import CampaignState
 
-POLL_SECONDS = 0.5
 WORKER_THREADS = 16
 
 
@@ -58,6 +39,10 @@ class Stack:
     simulator: SimulatorServer | None
     broker: dramatiq.Broker
     stop: threading.Event
+    stop_dialling: Callable[[], None]
+    """Stop the scheduler, then the worker gracefully (waiting dials released, sends in
+    flight finished, clients closed); the collector (and simulator) keep running until the
+    block ends, so late events still arrive. Idempotent; called on exit anyway."""
 
 
 @contextmanager
@@ -71,13 +56,14 @@ def embedded_stack(
     threads: int = WORKER_THREADS,
 ) -> Iterator[Stack]:
     """Start the collector, (the simulator,) an in-process broker and worker, and the
-    scheduler loop; stop them all on exit. ``simulator`` webhook URLs that are ``None`` are
-    pointed at this collector."""
+    scheduler loop; stop them all on exit, dialling first. ``simulator`` webhook URLs that
+    are ``None`` are pointed at this collector. Raises ``UserError`` when the collector
+    cannot listen on ``host:port``."""
     from dialer.collector.server import CollectorServer
     from dialer.dispatch.boot import build_runtime
     from dialer.dispatch.broker import build_broker, make_enqueue
-    from dialer.dispatch.runtime import close_runtime_on_worker_loop, set_runtime
-    from dialer.dispatch.worker import start_worker
+    from dialer.dispatch.runtime import set_runtime
+    from dialer.dispatch.worker import SHUTDOWN_GRACE_MS, start_worker
     from dialer.outcomes.reconcile import build_reconciler
     from dialer.sandbox import hook_url, start_sandbox
     from dialer.scheduler.loop import run_scheduler
@@ -87,7 +73,10 @@ def embedded_stack(
     settings = settings.model_copy(update={"redis_url": None, "webhook_token": SecretStr(token)})
     with ExitStack() as stack:
         collector = CollectorServer(settings, engine, host=host, port=port)
-        collector_url = collector.start()
+        try:
+            collector_url = collector.start()
+        except OSError as exc:
+            raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         stack.callback(collector.stop)
         server: SimulatorServer | None = None
         if simulator is not None:
@@ -108,8 +97,6 @@ def embedded_stack(
         runtime = build_runtime(settings, engine, broker)
         set_runtime(runtime)
         worker = start_worker(broker, threads)
-        stack.callback(worker.stop)
-        stack.callback(close_runtime_on_worker_loop, runtime)
         stop = threading.Event()
         scheduler = threading.Thread(
             target=run_scheduler,
@@ -119,88 +106,18 @@ def embedded_stack(
             daemon=True,
         )
         scheduler.start()
-        stack.callback(scheduler.join, 10)
-        stack.callback(stop.set)
-        yield Stack(settings, engine, collector_url, server, broker, stop)
+        stopped = threading.Event()
 
+        def stop_dialling() -> None:
+            if stopped.is_set():
+                return
+            stopped.set()
+            stop.set()
+            scheduler.join(10)
+            worker.stop(timeout=SHUTDOWN_GRACE_MS)
 
-def run_embedded(
-    settings: Settings,
-    config_path: Path,
-    csv_path: Path,
-    *,
-    sandbox: bool,
-    speed: float,
-    output: Path | None,
-    phone_column: str | None,
-) -> int:
-    """Run one campaign to the end. Returns the exit code: 0 when every contact is final,
-    2 when the provider paused the campaign, 130 after Ctrl-C (which pauses it)."""
-    from dialer.export.run import export_campaign
-    from dialer.loader.load import load_contacts
-    from dialer.report import write_report
-    from dialer.sandbox import sandbox_campaign, sandbox_simulator_config
-
-    console = Console(stderr=True)
-    config = load_config(config_path)
-    if sandbox:
-        config = sandbox_campaign(config, speed)
-    elif not settings.public_url:
-        raise UserError("set DIALER_PUBLIC_URL: MTT must reach the collector (or use --sandbox)")
-    settings = settings.model_copy(update={"sandbox": sandbox})
-    engine = make_engine(settings.database_url)
-    ensure_schema(engine)
-    with session_scope(engine) as session:
-        name = create_campaign(session, config, str(config_path))[0].name
-    summary = load_contacts(engine, name, csv_path, phone_column=phone_column)
-    console.print(
-        f"loaded {csv_path}: {summary.rows} rows, {summary.loaded} loaded, {summary.rejected} "
-        f"rejected, {summary.duplicates} duplicates, {summary.suppressed} suppressed"
-        + (f"\nrejected lines and reasons: {summary.rejects_file}" if summary.rejects_file else "")
-    )
-    _resend_after_restart(engine)
-    simulator = None
-    if sandbox:
-        simulator = sandbox_simulator_config(speed, sender=config.message.caller_id)
-    with embedded_stack(settings, engine, simulator=simulator) as stack:
-        if stack.simulator is not None:
-            console.print(
-                f"[dim]sandbox: MTT simulator at {stack.simulator.base_url}, time ×{speed:g}, "
-                "calling window always open[/]"
-            )
-        with session_scope(engine) as session:
-            state = get_campaign(session, name).state
-        if state == CampaignState.CANCELLED:
-            raise UserError(f"campaign {name!r} was cancelled; nothing to run")
-        if state != CampaignState.RUNNING:
-            control_campaign(stack.settings, engine, name, "start")
-        try:
-            final_state = _show_progress(engine, name, console)
-        except KeyboardInterrupt:
-            control_campaign(stack.settings, engine, name, "pause")
-            console.print(f"\npaused {name!r}; run the same command again to resume")
-            return 130
-    out = output or Path(f"{name}-results.csv")
-    exported = export_campaign(engine, name, out, fmt="csv", level="contacts")
-    report = write_report(engine, name, out.with_name(f"{out.stem}-report.html"))
-    _print_summary(engine, name)
-    console.print(f"exported {exported.rows} contacts to {out}; report in {report.output}")
-    if final_state == CampaignState.PAUSED:
-        with session_scope(engine) as session:
-            reason = get_campaign(session, name).state_reason
-        console.print(f"[red]campaign paused: {reason}[/]")
-        return 2
-    return 0
-
-
-def _resend_after_restart(engine: Engine) -> None:
-    """The in-process queue died with the last run: queued attempts are sent again at once."""
-    with session_scope(engine) as session:
-        session.execute(
-            update(Attempt)
-            .where(col(Attempt.status) == AttemptStatus.QUEUED)
-            .values(enqueued_at=utcnow().replace(year=2000))
-        )
+        stack.callback(stop_dialling)
+        yield Stack(settings, engine, collector_url, server, broker, stop, stop_dialling)
 
 
 def wait_until_done(engine: Engine, name: str, timeout: float) -> CampaignState:
@@ -214,57 +131,3 @@ def wait_until_done(engine: Engine, name: str, timeout: float) -> CampaignState:
             return state
         time.sleep(0.2)
     raise TimeoutError(f"campaign {name!r} not done after {timeout} s")
-
-
-def _show_progress(engine: Engine, name: str, console: Console) -> CampaignState:
-    from dialer.export.status import campaign_status
-
-    columns = (
-        TextColumn("{task.description:<14}"),
-        BarColumn(),
-        TextColumn("{task.completed:>6.0f}/{task.total:.0f}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
-        tasks: dict[str, TaskID] = {}
-        while True:
-            with session_scope(engine) as session:
-                campaign = get_campaign(session, name)
-            data = campaign_status(engine, campaign)
-            counts = data["counts"]
-            total = max(data["contacts"], 1)
-            lines = {
-                "final": data["final"],
-                "reached": counts["reached"],
-                "waiting retry": counts["retry_wait"],
-                "in progress": counts["in_progress"],
-                "failed": counts["not_reached"] + counts["invalid"],
-            }
-            for label, value in lines.items():
-                if label not in tasks:
-                    tasks[label] = progress.add_task(label, total=total)
-                progress.update(tasks[label], completed=value, total=total)
-            state = CampaignState(campaign.state)
-            if state in (CampaignState.COMPLETED, CampaignState.CANCELLED, CampaignState.PAUSED):
-                return state
-            time.sleep(POLL_SECONDS)
-
-
-def _print_summary(engine: Engine, name: str) -> None:
-    from dialer.export.status import campaign_status
-
-    with session_scope(engine) as session:
-        campaign = get_campaign(session, name)
-    data = campaign_status(engine, campaign)
-    table = Table(title=f"{name}: {data['state']}, {data['attempts']} attempts")
-    table.add_column("")
-    table.add_column("contacts", justify="right")
-    for status, count in data["counts"].items():
-        if count:
-            table.add_row(status, str(count))
-    for outcome, count in data["outcomes"].items():
-        table.add_row(f"[dim]outcome[/] {outcome}", str(count))
-    for digit, item in data["dtmf"].items():
-        table.add_row(f"[dim]dtmf[/] {digit} {item['label'] or ''}", str(item["count"]))
-    Console().print(table)

@@ -1,119 +1,108 @@
-"""Logging for every entry point: phone numbers, the webhook token and other secrets are
-masked in the whole formatted line, traceback included.
+"""Logging for every entry point: one format, and nothing personal or secret in any line.
 
-``configure_logging`` is called once by each entry point (CLI command, worker process); no
-service module configures logging itself. Masking happens in the formatter, on the final text,
-so nothing escapes it: not the message arguments, not an exception's text (SQLAlchemy's
-``[parameters: ...]``, a raw webhook body inside a parser error), not ``stack_info``.
+Phone numbers, webhook paths (``/hooks/<token>``) and the process's secrets are masked in the
+*whole formatted record*: the message, the formatted traceback (``exc_text``, which carries a
+database driver's SQL parameters and error detail) and ``stack_info``. Masking the message
+alone is not enough: a traceback is formatted after the filters ran.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import sys
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from typing import TextIO
 
 REDACTED = "***"
-
-# A run of 9-15 digits (optionally after "+") that is not part of a longer digit run: the
-# length of an E.164 number without its "+". Ids and counters are far shorter.
-_PHONE = re.compile(r"(?<!\d)(\+?)(\d{9,15})(?!\d)")
-# The path segment after /hooks/ is the webhook token, whoever logs the path.
+_PHONE = re.compile(r"(?<!\d)(\+?\d{4})(\d{3,9})(\d{2})(?!\d)")
 _HOOK_PATH = re.compile(r"(/hooks/)[^/\s?#\"']+")
-# Loggers uvicorn writes to: with ``log_config=None`` they propagate to the root handler.
-_SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
-# Secrets shorter than this are not masked in free text: too likely to hit innocent words.
-_MIN_SECRET_CHARS = 6
+_MIN_SECRET_CHARS = 8
+"""Shorter secrets are not masked: a 6-letter password such as ``dialer`` would mask every
+logger name. (Webhook paths are masked whatever the token.)"""
+# Loggers that set no handlers of their own once configured: their records reach the root's.
+_OWN_HANDLER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "dramatiq")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-_secrets: dict[str, int] = {}
+_secrets: Counter[str] = Counter()
 _secrets_lock = threading.Lock()
 
 
-def mask_phone(number: str) -> str:
-    """``79101234567`` -> ``7910*****67``: the first 4 and last 2 characters survive; anything
-    of 6 characters or fewer is masked completely. Use it for every number that is logged."""
-    if len(number) <= 6:
-        return "*" * len(number)
-    return number[:4] + "*" * (len(number) - 6) + number[-2:]
+def mask_phone(text: str) -> str:
+    """Mask the middle of anything in ``text`` that looks like a phone number (9 to 15
+    digits, optionally after ``+``): ``79161234567`` -> ``7916*****67``."""
+    return _PHONE.sub(lambda m: m.group(1) + "*" * len(m.group(2)) + m.group(3), text)
 
 
-def mask_phones(text: str) -> str:
-    """``text`` with every phone-number-like run of 9-15 digits passed through ``mask_phone``
-    (``"call +79101234567 ended"`` -> ``"call +7910*****67 ended"``)."""
-    return _PHONE.sub(lambda match: match.group(1) + mask_phone(match.group(2)), text)
-
-
-def redact_secrets(text: str) -> str:
-    """``text`` with every registered secret and any ``/hooks/<token>`` segment as ``***``."""
+def add_secrets(*values: str) -> None:
+    """Mask ``values`` in every log line of this process from now on (empty and very short
+    values are ignored). Counted: each ``add_secrets`` is undone by one ``discard_secrets``."""
     with _secrets_lock:
-        known = sorted(_secrets, key=len, reverse=True)
-    for secret in known:
+        _secrets.update(v for v in values if len(v) >= _MIN_SECRET_CHARS)
+
+
+def discard_secrets(*values: str) -> None:
+    """Undo one ``add_secrets`` of ``values`` (a collector in a thread stopped)."""
+    with _secrets_lock:
+        _secrets.subtract(v for v in values if len(v) >= _MIN_SECRET_CHARS)
+        for value in [v for v, n in _secrets.items() if n <= 0]:
+            del _secrets[value]
+
+
+def mask_text(text: str) -> str:
+    """``text`` with secrets, ``/hooks/<token>`` path segments and phone numbers masked."""
+    with _secrets_lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
         text = text.replace(secret, REDACTED)
-    return _HOOK_PATH.sub(lambda match: match.group(1) + REDACTED, text)
-
-
-def mask_log_text(text: str) -> str:
-    """What every log line goes through: secrets redacted, then phone numbers masked."""
-    return mask_phones(redact_secrets(text))
-
-
-def register_secret(secret: str) -> None:
-    """Mask ``secret`` in every log line from now on (until ``unregister_secret``).
-    Registrations are counted, so two holders of one secret can each unregister it."""
-    if len(secret) < _MIN_SECRET_CHARS:
-        return
-    with _secrets_lock:
-        _secrets[secret] = _secrets.get(secret, 0) + 1
-
-
-def unregister_secret(secret: str) -> None:
-    """Undo one ``register_secret(secret)``."""
-    with _secrets_lock:
-        count = _secrets.get(secret, 0) - 1
-        if count > 0:
-            _secrets[secret] = count
-        else:
-            _secrets.pop(secret, None)
+    text = _HOOK_PATH.sub(lambda match: match.group(1) + REDACTED, text)
+    return mask_phone(text)
 
 
 class MaskingFormatter(logging.Formatter):
-    """A ``logging.Formatter`` whose whole output (message, exception text and stack) goes
-    through ``mask_log_text``."""
+    """A ``logging.Formatter`` whose output is passed through ``mask_text``: message,
+    traceback and stack alike."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return mask_log_text(super().format(record))
-
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+        return mask_text(super().format(record))
 
 
 def configure_logging(
     level: str, *, secrets: Iterable[str] = (), stream: TextIO | None = None
 ) -> logging.Handler:
-    """Send every log record to one stderr handler (or ``stream``) through
-    ``MaskingFormatter``, at ``level`` (a name from ``LOG_LEVELS``, any case). ``secrets``
-    are masked in every line too (see ``register_secret``). Returns the handler.
+    """Log to ``stream`` (stderr by default) at ``level``, every line masked.
 
-    uvicorn's loggers lose any handler of their own and propagate here, so the collector's
-    and the simulator's server logs are masked the same way.
+    The root logger gets one handler with a ``MaskingFormatter``; uvicorn's and Dramatiq's
+    loggers lose any handlers of their own and propagate to it, so no line escapes the mask.
+    ``secrets`` (tokens, passwords) are masked wherever they appear. Returns the handler.
+    Call it from entry points only.
     """
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    add_secrets(*secrets)
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(MaskingFormatter(LOG_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in _SERVER_LOGGERS:
-        server_logger = logging.getLogger(name)
-        server_logger.handlers[:] = []
-        server_logger.propagate = True
-    for secret in secrets:
-        register_secret(secret)
+    for name in _OWN_HANDLER_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
     # httpx logs every request URL at INFO; msapi filters put phone numbers in URLs.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     return handler
+
+
+def install_fallback_logging() -> None:
+    """For commands that configure no logging (``dialer run``, the one-shot commands): what
+    Python's last-resort handler would print (WARNING and up, the bare message and its
+    traceback, on stderr), but masked. Does nothing once the root logger has a handler."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(MaskingFormatter())
+    root.addHandler(handler)

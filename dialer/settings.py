@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from decimal import Decimal
 from functools import lru_cache
@@ -10,74 +9,31 @@ from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
-from dialer.logs import LOG_LEVELS
+from dialer.errors import ConfigError
 
 MIN_WEBHOOK_TOKEN_CHARS = 16
+"""A shorter webhook token can be guessed: the settings refuse it."""
 MAKE_TOKEN = 'python3 -c "import secrets; print(secrets.token_urlsafe(24))"'
-DATABASE_URL_FORMS = "sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
-_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:/@?#]*:)([^@/?#]*)(@)")
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-
-
-def mask_url(url: str) -> str:
-    """``url`` with its password (``scheme://user:PASSWORD@host``) shown as ``***``."""
-    return _URL_PASSWORD.sub(lambda match: match.group(1) + "***" + match.group(3), url)
-
-
-def url_password(url: str | None) -> str | None:
-    """The password inside ``url``, if it has one (to mask it in logs)."""
-    match = _URL_PASSWORD.match(url or "")
-    return match.group(2) if match and match.group(2) else None
-
-
-def check_database_url(url: str) -> str:
-    """``url`` if the dialer can use it: SQLite (``sqlite:///PATH``, ``sqlite://`` in memory)
-    or PostgreSQL (``postgresql://``, ``postgres://``, ``postgresql+psycopg://``). Raises
-    ``ValueError`` naming what is wrong, never echoing a password."""
-    scheme_match = _SCHEME.match(url)
-    if scheme_match is None:
-        raise ValueError(f"not a database URL (no scheme://); use {DATABASE_URL_FORMS}")
-    scheme = scheme_match.group(1).lower()
-    if scheme in ("sqlite", "sqlite+pysqlite"):
-        rest = url[scheme_match.end() :]
-        if rest and not rest.startswith("/"):
-            host = rest.split("/", 1)[0]
-            raise ValueError(
-                f"{scheme}://{host} names a host, not a file; a file is sqlite:///{rest} "
-                "(three slashes)"
-            )
-        return url
-    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
-        return url
-    raise ValueError(f"unsupported database {scheme!r}; use {DATABASE_URL_FORMS}")
-
-
-def describe_settings_error(error: ValidationError) -> str:
-    """One line naming each bad ``DIALER_*`` setting and what is wrong with it (never the
-    value: it may be a secret)."""
-    parts = []
-    for item in error.errors(include_input=False, include_url=False):
-        name = "DIALER_" + "_".join(str(part) for part in item["loc"]).upper()
-        message = str(item["msg"]).removeprefix("Value error, ")
-        parts.append(f"{name}: {message}")
-    return "; ".join(parts) or "invalid settings"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+URL_FIELDS = ("database_url", "redis_url")
+"""Plain ``str`` settings that may carry a password: shown with it masked, everywhere."""
+_DATABASE_BACKENDS = {"sqlite": ("", "pysqlite"), "postgresql": ("", "psycopg")}
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 class Settings(BaseSettings):
     """Everything a dialer process needs to know about its environment.
 
-    Secrets are ``SecretStr`` so they never leak through ``repr`` or logs; the database and
-    Redis URLs stay ``str`` (every driver takes them as text) but their passwords are masked
-    in ``repr`` and in validation errors, which never show an input value.
+    Secrets are ``SecretStr`` so they never leak through ``repr`` or logs; the two URLs stay
+    ``str`` (every engine and client takes them so) but ``repr`` shows them with the password
+    masked (``safe_url``), and no validation error repeats them.
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="DIALER_",
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        hide_input_in_errors=True,
+        env_prefix="DIALER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
     database_url: str = "sqlite:///dialer.db"
@@ -112,13 +68,11 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
     """Largest webhook body the collector accepts, in bytes (larger: 413)."""
-    body_read_timeout: float = Field(default=10.0, gt=0)
-    """Seconds a webhook body may take to arrive once its headers are in (longer: 408)."""
-    max_slow_bodies: int = Field(default=32, gt=0)
-    """Webhook bodies still arriving after half a second that the collector reads at once;
-    past it a slow request is answered 503 at once (MTT delivers it again)."""
-    metrics_cache_seconds: float = Field(default=15.0, ge=0)
-    """How long one reading of the database gauges on ``/metrics`` is served, in seconds."""
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Seconds a webhook body may take to arrive in full (slower: 408, nothing stored)."""
+    max_body_reads: int = Field(default=64, gt=0)
+    """Webhook bodies the collector reads at once; past it a request is answered 503 at once
+    (MTT delivers it again), so slow senders cannot hold every connection."""
 
     dial_lease_seconds: float = Field(default=90.0, gt=0)
     """How long an attempt may stay ``dialing`` before its worker is presumed dead (then it
@@ -130,7 +84,7 @@ class Settings(BaseSettings):
     """Running against the built-in simulator: IVR notify URLs may be plain http."""
 
     log_level: str = "INFO"
-    """One of DEBUG, INFO, WARNING, ERROR, CRITICAL (any case)."""
+    """DEBUG, INFO, WARNING, ERROR or CRITICAL (any case)."""
 
     @field_validator("database_url")
     @classmethod
@@ -140,11 +94,8 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_url_usable(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        scheme = _SCHEME.match(value)
-        if scheme is None or scheme.group(1).lower() not in ("redis", "rediss", "unix"):
-            raise ValueError("not a Redis URL; use redis://[:PASSWORD@]HOST:PORT/DB")
+        if value and not value.startswith(_REDIS_SCHEMES):
+            raise ValueError("not a Redis URL: use redis://HOST:6379/0 (or rediss://, unix://)")
         return value
 
     @field_validator("webhook_token")
@@ -153,8 +104,8 @@ class Settings(BaseSettings):
         length = len(value.get_secret_value())
         if 0 < length < MIN_WEBHOOK_TOKEN_CHARS:
             raise ValueError(
-                f"is {length} characters, use at least {MIN_WEBHOOK_TOKEN_CHARS}; "
-                f"make one with: {MAKE_TOKEN}"
+                f"{length} characters is too short to be secret (at least "
+                f"{MIN_WEBHOOK_TOKEN_CHARS}); make one with: {MAKE_TOKEN}"
             )
         return value
 
@@ -163,26 +114,92 @@ class Settings(BaseSettings):
     def _log_level_known(cls, value: str) -> str:
         level = value.strip().upper()
         if level not in LOG_LEVELS:
-            raise ValueError(f"unknown log level; use one of {', '.join(LOG_LEVELS)}")
+            raise ValueError(f"{value!r} is not a log level: use one of {', '.join(LOG_LEVELS)}")
         return level
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         for name, value in super().__repr_args__():
-            if name in ("database_url", "redis_url") and isinstance(value, str):
-                yield name, mask_url(value)
+            if name in URL_FIELDS and isinstance(value, str):
+                yield name, safe_url(value)
             else:
                 yield name, value
 
-    def log_secrets(self) -> list[str]:
-        """Every secret value set, for ``dialer.logs.configure_logging`` to mask."""
+    def secret_values(self) -> tuple[str, ...]:
+        """Every secret these settings hold (tokens, passwords, the URLs' passwords): the
+        values a log line must never show (``dialer.logs.configure_logging(secrets=...)``)."""
         values = [
-            self.webhook_token.get_secret_value(),
-            self.mtt_password.get_secret_value(),
-            self.msapi_token.get_secret_value(),
-            url_password(self.database_url),
-            url_password(self.redis_url),
+            getattr(self, name).get_secret_value()
+            for name, info in type(self).model_fields.items()
+            if info.annotation is SecretStr
         ]
-        return [value for value in values if value]
+        for name in URL_FIELDS:
+            url = getattr(self, name)
+            if url:
+                values.append(url_password(url))
+        return tuple(value for value in values if value)
+
+
+def check_database_url(url: str) -> str:
+    """``url`` if it names a database the dialer can use (SQLite file, PostgreSQL); raises
+    ``ValueError`` saying what to write instead (without repeating the URL's password)."""
+    from dialer.db.engine import normalize_url
+
+    example = "sqlite:///dialer.db or postgresql://USER:PASSWORD@HOST:5432/DB"
+    try:
+        parsed = make_url(normalize_url(url))
+    except ArgumentError:
+        raise ValueError(f"not a database URL: use {example}") from None
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    drivers = _DATABASE_BACKENDS.get(backend)
+    if drivers is None:
+        raise ValueError(f"{backend!r} is not supported: use {example}")
+    if driver not in drivers and parsed.drivername != backend:
+        raise ValueError(f"driver {parsed.drivername!r} is not installed: use {example}")
+    if backend == "sqlite" and parsed.host:
+        path = "/".join(part for part in (parsed.host, parsed.database) if part)
+        raise ValueError(f"a SQLite file takes three slashes: sqlite:///{path}")
+    return url
+
+
+def safe_url(url: str) -> str:
+    """``url`` with its password shown as ``***`` (for messages, logs and reprs)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # unparseable: show the scheme at most, never the rest
+        scheme, sep, _ = url.partition("://")
+        return f"{scheme}://<unparseable>" if sep else "<unparseable URL>"
+
+
+def url_password(url: str) -> str:
+    """The password inside ``url``, or ``""``."""
+    try:
+        return make_url(url).password or ""
+    except Exception:
+        return ""
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """One line for invalid settings, naming each bad ``DIALER_*`` variable; the value is
+    repeated only for settings that are not secret."""
+    problems = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        field = Settings.model_fields.get(name)
+        secret = name in URL_FIELDS or (field is not None and field.annotation is SecretStr)
+        given = error.get("input")
+        if not secret and isinstance(given, str) and error["type"] != "value_error":
+            message = f"{given[:40]!r}: {message[:1].lower()}{message[1:]}"
+        problems.append(f"DIALER_{name.upper()}: {message}")
+    return "; ".join(problems)
+
+
+def load_settings() -> Settings:
+    """``get_settings()``, with invalid settings raised as a one-line ``ConfigError``."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        raise ConfigError(describe_settings_error(exc)) from None
 
 
 @lru_cache(maxsize=1)

@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from dialer.campaign.values import WEEKDAYS, Weekday, Window, format_duration, parse_duration
 from dialer.errors import ConfigError
@@ -194,20 +195,41 @@ class CampaignConfig(_Strict):
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "(file)"
+    """``schedule.days[3]``: keys joined by dots, list items by their 1-based position."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part + 1}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text or "(file)"
+
+
+def _message(error: ErrorDetails) -> str:
+    """What is wrong, naming the offending value where pydantic's text does not."""
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "missing required key"
+    if kind in ("literal_error", "enum"):
+        expected = str(error.get("ctx", {}).get("expected", ""))
+        return f"{error['input']!r} is not one of {expected}"
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def describe_validation_error(error: ValidationError, source: str) -> str:
-    """One line naming the file and the first offending key."""
-    first = error.errors()[0]
-    where = _location(first["loc"])
-    if first["type"] == "extra_forbidden":
-        return f"{source}: {where}: unknown key"
-    if first["type"] == "missing":
-        return f"{source}: {where}: missing required key"
-    message = str(first["msg"]).removeprefix("Value error, ")
-    more = f" (and {len(error.errors()) - 1} more)" if len(error.errors()) > 1 else ""
-    return f"{source}: {where}: {message}{more}"
+    """One line naming the file, the first offending key and value, and where the next
+    problem is when there are more: ``f.toml: schedule.days[3]: 'tus' is not one of 'mon',
+    ..., 'sat' or 'sun' (1 more problem, at schedule.window)``."""
+    errors = error.errors()
+    first = errors[0]
+    line = f"{source}: {_location(first['loc'])}: {_message(first)}"
+    if len(errors) > 1:
+        others = len(errors) - 1
+        noun = "problem" if others == 1 else "problems"
+        line += f" ({others} more {noun}, first at {_location(errors[1]['loc'])})"
+    return line
 
 
 def parse_config(text: str, source: str = "<campaign>") -> CampaignConfig:

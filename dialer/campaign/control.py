@@ -7,24 +7,34 @@ import asyncio
 from sqlalchemy.engine import Engine
 
 from dialer.campaign.config import CampaignConfig
-from dialer.campaign.store import change_state, config_of, get_campaign
+from dialer.campaign.store import change_state, config_of, count_contacts, get_campaign
 from dialer.db.engine import session_scope
 from dialer.errors import PreflightError, ProviderError
 from dialer.settings import Settings
 
 
-def control_campaign(settings: Settings, engine: Engine, ref: str, action: str) -> str:
+def control_campaign(
+    settings: Settings, engine: Engine, ref: str, action: str, *, reason: str | None = None
+) -> str:
     """Apply a state action to a campaign; ``start`` runs the pre-flight checks first.
+    ``reason`` is kept as the campaign's ``state_reason`` (who paused it, and why).
 
     Takes effect at once: workers re-check the campaign state before every dial.
     """
     if action == "start":
         with session_scope(engine) as session:
-            config = config_of(get_campaign(session, ref))
+            campaign = get_campaign(session, ref)
+            config = config_of(campaign)
+            contacts = count_contacts(session, campaign.id or 0)
+        if contacts == 0:
+            raise PreflightError(
+                f"cannot start {campaign.name!r}: no contacts loaded; load some first "
+                f"(dialer load {campaign.name} FILE.csv)"
+            )
         preflight(settings, config)
     with session_scope(engine) as session:
         campaign = get_campaign(session, ref, for_update=True)
-        return change_state(session, campaign, action).value
+        return change_state(session, campaign, action, reason=reason).value
 
 
 def notify_url(settings: Settings) -> str | None:

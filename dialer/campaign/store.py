@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from dialer.campaign.config import CampaignConfig
@@ -35,16 +37,53 @@ _TRANSITIONS: dict[str, tuple[frozenset[CampaignState], CampaignState]] = {
 }
 
 
+USER_PAUSE_REASON = "paused by user"
+"""``state_reason`` of a pause a person asked for (``campaign pause``, Ctrl-C of ``dialer
+run``); a pause by the provider's refusal says ``provider refused: ...`` instead."""
+
+ConfigOverlay = Callable[[CampaignConfig], CampaignConfig]
+
+_overlay: ConfigOverlay | None = None
+
+
 def config_of(campaign: Campaign) -> CampaignConfig:
     """The campaign's validated file. Parsed once per distinct text: every dial, event and
     retry decision asks for it, and the config is immutable (frozen)."""
     return stored_config(campaign.config_json)
 
 
-@lru_cache(maxsize=128)
 def stored_config(config_json: str) -> CampaignConfig:
-    """A campaign's ``config_json`` column, validated (cached: see ``config_of``)."""
+    """A campaign's ``config_json`` column, validated, as this process runs it (with the
+    overlay of ``config_overlay`` applied, if any). Cached: see ``config_of``."""
+    if _overlay is None:
+        return _parsed(config_json)
+    return _overlaid(config_json)
+
+
+@lru_cache(maxsize=128)
+def _parsed(config_json: str) -> CampaignConfig:
     return CampaignConfig.model_validate_json(config_json)
+
+
+@lru_cache(maxsize=128)
+def _overlaid(config_json: str) -> CampaignConfig:
+    assert _overlay is not None
+    return _overlay(_parsed(config_json))
+
+
+@contextmanager
+def config_overlay(overlay: ConfigOverlay) -> Iterator[None]:
+    """Run every campaign of this process as ``overlay(stored config)`` while the block
+    runs, without changing what is stored (``dialer run --sandbox``: fast retries, an open
+    window). Process-wide: only for a process that runs nothing else."""
+    global _overlay
+    _overlay = overlay
+    _overlaid.cache_clear()
+    try:
+        yield
+    finally:
+        _overlay = None
+        _overlaid.cache_clear()
 
 
 def create_campaign(
@@ -83,6 +122,15 @@ def get_campaign(session: Session, ref: str, *, for_update: bool = False) -> Cam
     if campaign is None:
         raise NotFoundError(f"unknown campaign {ref!r}")
     return campaign
+
+
+def count_contacts(session: Session, campaign_id: int) -> int:
+    """How many contacts the campaign has, in any status."""
+    return int(
+        session.exec(
+            select(func.count()).select_from(Contact).where(Contact.campaign_id == campaign_id)
+        ).one()
+    )
 
 
 def change_state(

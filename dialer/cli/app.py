@@ -5,40 +5,32 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import click
-from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from dialer.errors import UserError
-from dialer.logs import configure_logging as configure_logging  # re-exported for commands
-from dialer.settings import (
-    Settings,
-    describe_settings_error,
-    get_settings,
-    mask_url,
-    url_password,
-)
+from dialer.logs import add_secrets
+from dialer.settings import Settings, load_settings, safe_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass
 class App:
-    """Lazily built process resources for one CLI invocation. Settings are read on first
-    use, so ``--help`` works whatever the environment holds and a bad setting is reported
-    by the command that needs it (one line, see ``DialerGroup``)."""
+    """Lazily built process resources for one CLI invocation: settings are read on first use
+    (so ``--help`` works whatever the environment), invalid ones raise ``ConfigError``."""
 
-    _settings: Settings | None = field(default=None)
-    _engine: Engine | None = field(default=None, init=False)
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings
+        self._engine: Engine | None = None
 
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = get_settings()
+            self._settings = load_settings()
+            add_secrets(*self._settings.secret_values())  # masked in every log line
         return self._settings
 
     @property
@@ -55,11 +47,6 @@ class App:
 pass_app = click.make_pass_decorator(App, ensure=False)
 
 
-def safe_url(url: str) -> str:
-    """The database URL with its password hidden, for messages."""
-    return mask_url(url)
-
-
 class DialerGroup(click.Group):
     """Turns user mistakes into one line on stderr and exit code 1, never a traceback."""
 
@@ -68,16 +55,9 @@ class DialerGroup(click.Group):
             return super().invoke(ctx)
         except UserError as exc:
             fail(str(exc))
-        except ValidationError as exc:
-            if exc.title != Settings.__name__:
-                raise
-            fail(describe_settings_error(exc))
         except (OperationalError, ProgrammingError) as exc:
-            settings = ctx.obj.settings if isinstance(ctx.obj, App) else get_settings()
+            settings = ctx.obj.settings if isinstance(ctx.obj, App) else load_settings()
             detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            password = url_password(settings.database_url)
-            if password:
-                detail = detail.replace(password, "***")
             fail(f"database {safe_url(settings.database_url)}: {detail}")
 
 
@@ -99,31 +79,16 @@ json_option = click.option(
 )
 
 
-def _check_port(ctx: click.Context, param: click.Parameter, value: int) -> int:
-    if not 0 <= value <= 65535:
-        raise UserError(f"{param.opts[0]} {value}: not a TCP port (use 0-65535)")
-    return value
+def check_port(option: str, port: int, *, zero: str | None = None) -> int:
+    """``port`` if it is a TCP port (``0`` too when ``zero`` says what it means); otherwise
+    ``UserError`` naming ``option``."""
+    low = 0 if zero else 1
+    if not low <= port <= 65535:
+        meaning = f" ({zero} 0)" if zero else ""
+        raise UserError(f"{option} {port}: not a port; use {low}-65535{meaning}")
+    return port
 
 
-def port_option(*names: str, default: int, help: str) -> Callable[[F], F]:
-    """A ``--port``-style option whose value out of 0-65535 is one line on stderr."""
-    return click.option(
-        *names, default=default, show_default=True, type=int, callback=_check_port, help=help
-    )
-
-
-def ensure_can_listen(option: str, host: str, port: int) -> None:
-    """Raise ``UserError`` naming ``option`` when ``host:port`` cannot be listened on (in use,
-    no such address, no permission), before a server starts and fails with a traceback."""
-    import socket
-
-    if port == 0:
-        return
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise UserError(f"{option} {port}: cannot listen on {host}:{port}: {reason}") from None
+def listen_error(option: str, host: str, port: int, exc: OSError) -> UserError:
+    """The one-line error for a server that could not listen on ``host:port``."""
+    return UserError(f"{option} {port}: cannot listen on {host}:{port}: {exc.strerror or exc}")

@@ -46,8 +46,10 @@ def _state_command(action: str, help_text: str) -> click.Command:
     @pass_app
     def command(app: App, campaign_ref: str, as_json: bool) -> None:
         from dialer.campaign.control import control_campaign
+        from dialer.campaign.store import USER_PAUSE_REASON
 
-        state = control_campaign(app.settings, app.engine, campaign_ref, action)
+        reason = {"pause": USER_PAUSE_REASON, "cancel": "cancelled by user"}.get(action)
+        state = control_campaign(app.settings, app.engine, campaign_ref, action, reason=reason)
         emit(
             as_json,
             {"campaign": campaign_ref, "state": state},

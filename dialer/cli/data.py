@@ -35,10 +35,10 @@ def load(
 ) -> None:
     """Load contacts from a CSV into a campaign.
 
-    UTF-8 (with or without BOM), UTF-16 and cp1251; `,` `;` or tab. Numbers are normalised to
-    E.164; bad lines go to the rejects file with their line number and reason; numbers already
-    in the campaign count as duplicates; numbers on the DNC list are stored as `suppressed`.
-    Loading the same file again adds nothing.
+    UTF-8 or UTF-16 (each with or without a BOM) and cp1251; `,` `;` or tab. Numbers are
+    normalised to E.164; bad lines go to the rejects file with their line number and reason;
+    numbers already in the campaign count as duplicates; numbers on the DNC list are stored as
+    `suppressed`. Loading the same file again adds nothing.
     """
     from dialer.loader.load import load_contacts
     from dialer.loader.progress import file_progress
@@ -57,6 +57,7 @@ def load(
         f"{summary.rows} rows: {summary.loaded} loaded, {summary.rejected} rejected, "
         f"{summary.duplicates} duplicates, {summary.suppressed} suppressed"
         + (f"; rejects in {summary.rejects_file}" if summary.rejects_file else "")
+        + (f"\nwarning: {summary.warning}" if summary.warning else "")
     )
     emit(as_json, payload, human)
 
@@ -81,7 +82,7 @@ def status(app: App, campaign_ref: str, as_json: bool, watch: bool) -> None:
         return
     data = campaign_status(app.engine, campaign)
     if as_json:
-        emit(True, data, "")
+        emit(True, data.model_dump(mode="json"), "")
     else:
         render_status(data)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from dialer.cli.app import App, emit, json_option, pass_app, safe_url
+from dialer.cli.app import App, emit, json_option, pass_app
+from dialer.settings import safe_url
 
 
 @click.group()

@@ -12,6 +12,7 @@ from dialer.cli.db import db
 from dialer.cli.dnc import dnc
 from dialer.cli.report import report
 from dialer.cli.services import collector, run, scheduler, simulator, worker
+from dialer.logs import install_fallback_logging
 
 
 @click.group(cls=DialerGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -34,6 +35,7 @@ def cli(ctx: click.Context) -> None:
 
     Settings come from DIALER_* environment variables (see .env.example).
     """
+    install_fallback_logging()
     ctx.obj = App()
 
 

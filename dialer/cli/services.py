@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import click
 
-from dialer.cli.app import App, configure_logging, ensure_can_listen, pass_app, port_option
-from dialer.errors import UserError
-from dialer.settings import MAKE_TOKEN
+from dialer.cli.app import App, check_port, listen_error, pass_app
+from dialer.logs import configure_logging
+
+_LISTEN_ERRNOS = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
+"""Why a server cannot listen: the port is taken, the address is not ours, or privileged."""
 
 
 @click.command()
@@ -18,7 +21,9 @@ def scheduler(app: App) -> None:
 
     Also sweeps: expired dial leases become 'unknown', attempts with no final event after
     event_timeout are finished as 'unknown', lost queue messages are sent again. Needs
-    DIALER_REDIS_URL (the distributed topology); two schedulers may run safely.
+    DIALER_REDIS_URL (the distributed topology), reachable at start; if Redis or the database
+    goes away later, the scheduler logs it, backs off and carries on. Writes a heartbeat that
+    `dialer status` reads; two schedulers may run safely.
     """
     import signal
     import threading
@@ -26,11 +31,14 @@ def scheduler(app: App) -> None:
     from dialer.dispatch.broker import build_broker, make_enqueue
     from dialer.outcomes.reconcile import build_reconciler
     from dialer.scheduler.loop import run_scheduler
+    from dialer.scheduler.preflight import check_broker
     from dialer.scheduler.tick import tick_options
 
-    configure_logging(app.settings.log_level)
+    configure_logging(app.settings.log_level, secrets=app.settings.secret_values())
     if not app.settings.redis_url:
         raise click.UsageError("set DIALER_REDIS_URL (or use `dialer run` for the embedded mode)")
+    check_broker(app.settings.redis_url)
+    app.engine  # noqa: B018 - check the schema before the first tick
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -45,20 +53,34 @@ def scheduler(app: App) -> None:
 
 
 @click.command()
-@click.option("--processes", "-p", default=1, show_default=True, help="Worker processes.")
 @click.option(
-    "--threads", "-t", default=16, show_default=True, help="Concurrent dials per process."
+    "--processes",
+    "-p",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes.",
+)
+@click.option(
+    "--threads",
+    "-t",
+    default=16,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Concurrent dials per process.",
 )
 @pass_app
 def worker(app: App, processes: int, threads: int) -> None:
     """Run Dramatiq workers that place calls and send SMS (DIALER_REDIS_URL broker).
 
-    Rate limits hold across every worker process and host (Redis GCRA). SIGTERM finishes the
-    dials in progress and exits.
+    Rate limits hold across every worker process and host (Redis GCRA). SIGTERM (or Ctrl-C)
+    stops gracefully: no new messages; dials still waiting for their rate token go back to
+    the queue unspent; requests already sent finish and their results are recorded; then it
+    exits.
     """
     from dialer.dispatch.worker import run_workers
 
-    configure_logging(app.settings.log_level)
+    configure_logging(app.settings.log_level, secrets=app.settings.secret_values())
     if not app.settings.redis_url:
         raise click.UsageError("set DIALER_REDIS_URL (or use `dialer run` for the embedded mode)")
     app.engine  # noqa: B018 - check the schema before starting processes
@@ -66,37 +88,41 @@ def worker(app: App, processes: int, threads: int) -> None:
 
 
 @click.command()
-@click.option("--host", default="0.0.0.0", show_default=True, help="Webhook listener address.")
-@port_option("--port", default=8080, help="Webhook listener port (the public one).")
+@click.option(
+    "--host", default="0.0.0.0", show_default=True, help="Address the webhook routes listen on."
+)
+@click.option(
+    "--port", default=8080, show_default=True, type=int, help="Port of the webhook routes."
+)
 @click.option(
     "--metrics-host",
     default="127.0.0.1",
     show_default=True,
-    help="Address of the internal listener for /healthz and /metrics.",
+    help="Address of the internal /healthz and /metrics listener (keep it off the internet).",
 )
-@port_option("--metrics-port", default=9108, help="Port of the internal listener; 0 turns it off.")
+@click.option(
+    "--metrics-port",
+    default=9108,
+    show_default=True,
+    type=int,
+    help="Port of /healthz and /metrics; 0 turns that listener off.",
+)
 @pass_app
 def collector(app: App, host: str, port: int, metrics_host: str, metrics_port: int) -> None:
     """Serve the webhook routes MTT posts events to (/hooks/{token}/mtt/call|ivr|sms) on
-    --host/--port, and /healthz and /metrics on a separate internal listener
-    (--metrics-host/--metrics-port; the public port answers 404 for them). Requires
-    DIALER_WEBHOOK_TOKEN. SIGTERM finishes the requests in flight and applies what they
-    stored before exiting."""
-    from dialer.collector.server import run_collector
+    --host:--port, and /healthz and /metrics on the internal --metrics-host:--metrics-port
+    (the public port answers 404 for them). Requires DIALER_WEBHOOK_TOKEN.
 
-    configure_logging(app.settings.log_level, secrets=app.settings.log_secrets())
+    A body slower than DIALER_BODY_TIMEOUT_SECONDS is answered 408; past
+    DIALER_MAX_BODY_READS bodies in progress, 503 at once (MTT delivers again). SIGTERM
+    finishes the requests in flight and applies the events already stored, then exits."""
+    from dialer.collector.server import ListenError, run_collector
+
+    check_port("--port", port)
+    check_port("--metrics-port", metrics_port, zero="off:")
+    configure_logging(app.settings.log_level, secrets=app.settings.secret_values())
     if not app.settings.webhook_token.get_secret_value():
-        raise UserError(
-            f"set DIALER_WEBHOOK_TOKEN: webhook routes need a secret token (make one with: "
-            f"{MAKE_TOKEN})"
-        )
-    ensure_can_listen("--port", host, port)
-    if metrics_port:
-        if (metrics_host, metrics_port) == (host, port) or (
-            metrics_port == port and "0.0.0.0" in (host, metrics_host)
-        ):
-            raise UserError(f"--metrics-port {metrics_port}: the same port as --port")
-        ensure_can_listen("--metrics-port", metrics_host, metrics_port)
+        raise click.UsageError("set DIALER_WEBHOOK_TOKEN: webhook routes need a secret token")
     broker_ping = None
     if app.settings.redis_url:
         import redis
@@ -106,20 +132,24 @@ def collector(app: App, host: str, port: int, metrics_host: str, metrics_port: i
         def broker_ping() -> bool:
             return bool(client.ping())
 
-    run_collector(
-        app.settings,
-        app.engine,
-        host,
-        port,
-        metrics_host=metrics_host,
-        metrics_port=metrics_port,
-        broker_ping=broker_ping,
-    )
+    try:
+        run_collector(
+            app.settings,
+            app.engine,
+            host,
+            port,
+            metrics_host=metrics_host,
+            metrics_port=metrics_port or None,
+            broker_ping=broker_ping,
+        )
+    except ListenError as exc:
+        option = "--port" if exc.what == "webhooks" else "--metrics-port"
+        raise listen_error(option, exc.host, exc.port, exc) from None
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@port_option("--port", default=8090, help="Port to listen on.")
+@click.option("--port", default=8090, show_default=True, type=int)
 @click.option(
     "--config",
     "config_path",
@@ -145,7 +175,8 @@ def simulator(
     /_sim/stats for "no double dial, no burst" checks."""
     from dialer.sandbox import serve_simulator, simulator_config
 
-    configure_logging(app.settings.log_level, secrets=app.settings.log_secrets())
+    check_port("--port", port, zero="any free port:")
+    configure_logging(app.settings.log_level, secrets=app.settings.secret_values())
     config = simulator_config(
         app.settings,
         config_path=config_path,
@@ -153,8 +184,12 @@ def simulator(
         call_webhook=call_webhook,
         sms_webhook=sms_webhook,
     )
-    ensure_can_listen("--port", host, port)
-    serve_simulator(config, host, port)
+    try:
+        serve_simulator(config, host, port)
+    except OSError as exc:
+        if exc.errno not in _LISTEN_ERRNOS:
+            raise
+        raise listen_error("--port", host, port, exc) from None
 
 
 @click.command()
@@ -166,10 +201,22 @@ def simulator(
     type=float,
     default=600.0,
     show_default=True,
-    help="Sandbox only: time scale for simulated calls and retry delays.",
+    help="Sandbox only: time scale (> 0) for simulated calls and retry delays.",
 )
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None, help="Export path.")
 @click.option("--phone-column", default=None, help="Header of the phone column.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address the collector (MTT's webhooks) listens on.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="The collector's port [default: 8080; with --sandbox a free port].",
+)
 @pass_app
 def run(
     app: App,
@@ -179,21 +226,43 @@ def run(
     speed: float,
     output: Path | None,
     phone_column: str | None,
+    host: str,
+    port: int | None,
 ) -> None:
     """Run a whole campaign in one process: SQLite, an in-process broker and worker, the
     scheduler and the collector (and with --sandbox the MTT simulator, with time compressed
-    and the calling window always open). Shows progress; exits 0 when every contact is final,
-    then prints a summary and writes the contacts export (default NAME-results.csv) and the
-    HTML report beside it (NAME-results-report.html). Ctrl-C pauses; running again resumes."""
-    from dialer.embedded import run_embedded
+    and the calling window always open; the stored campaign stays as its file says). Shows
+    progress, then prints a summary and writes the contacts export (default
+    NAME-results.csv) and the HTML report beside it (NAME-results-report.html).
 
-    code = run_embedded(
-        app.settings,
-        config_path,
-        csv_path,
-        sandbox=sandbox,
-        speed=speed,
-        output=output,
-        phone_column=phone_column,
-    )
+    Against MTT, set DIALER_PUBLIC_URL and DIALER_WEBHOOK_TOKEN and have your reverse proxy
+    forward PUBLIC_URL/hooks/ to --host:--port. One run per database.
+
+    \b
+    Exit codes: 0 every contact final; 1 an error (one line);
+    2 the provider refused and the campaign paused;
+    3 the campaign was cancelled (`dialer campaign cancel`);
+    130 paused by a user (Ctrl-C or SIGTERM here, or `dialer campaign pause`):
+    running the same command again resumes."""
+    import signal
+
+    from dialer.runner.run import run_embedded
+
+    # SIGTERM (docker stop, systemd, timeout) stops the run as Ctrl-C does: paused, cleanly.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        code = run_embedded(
+            app.settings,
+            config_path,
+            csv_path,
+            sandbox=sandbox,
+            speed=speed,
+            output=output,
+            phone_column=phone_column,
+            host=host,
+            port=port,
+        )
+    except KeyboardInterrupt:  # before dialling began: nothing to pause
+        click.echo("interrupted", err=True)
+        code = 130
     raise SystemExit(code)

@@ -1,9 +1,7 @@
 """The collector's Starlette apps: the public one with the webhook routes of the contract,
-and the internal one with ``/healthz`` and ``/metrics``.
+and the internal one with ``/healthz`` and ``/metrics`` (served on another listener, never on
+the port the internet reaches: ``/metrics`` reads the database).
 
-The two are served on separate listeners (``dialer collector --metrics-host/--metrics-port``):
-the public port faces the internet (MTT posts there) and answers 404 for anything but the
-webhook routes; the internal one is for the orchestrator's health checks and Prometheus.
 Built per call (never at import), so tests and ``dialer run`` can hold several at once.
 """
 
@@ -22,9 +20,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from dialer.collector.applier import Applier
-from dialer.collector.body import BodyReader
 from dialer.collector.health import health_endpoint
-from dialer.collector.hooks import WebhookReceiver
+from dialer.collector.hooks import BodyReadSlots, WebhookReceiver
 from dialer.collector.metrics import CollectorMetrics, build_metrics, render_metrics
 from dialer.collector.writes import WriteGate
 from dialer.settings import Settings
@@ -38,11 +35,22 @@ _ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 @dataclass(frozen=True, slots=True)
 class CollectorApps:
-    """``public``: the webhook routes only; ``internal``: ``/healthz`` and ``/metrics``
-    (the metrics count what ``public`` receives)."""
+    """``public``: the webhook routes (anything else is 404); ``internal``: ``/healthz`` and
+    ``/metrics``, sharing the public app's counters."""
 
     public: Starlette
     internal: Starlette
+
+
+def create_app(
+    settings: Settings,
+    engine: Engine,
+    *,
+    broker_ping: Callable[[], bool] | None = None,
+    apply_inline: bool = True,
+) -> Starlette:
+    """The public collector app alone (``create_apps(...).public``)."""
+    return create_apps(settings, engine, broker_ping=broker_ping, apply_inline=apply_inline).public
 
 
 def create_apps(
@@ -54,15 +62,17 @@ def create_apps(
 ) -> CollectorApps:
     """The collector's two apps.
 
-    ``POST /hooks/{token}/mtt/call`` and ``/mtt/ivr`` take sb-api/ivr-api events in every
-    documented shape; ``GET|POST /hooks/{token}/mtt/sms`` msapi events. Each accepted request
-    is stored (deduplicated) and committed before the answer; see ``dialer.collector.hooks``
-    for the status codes. ``broker_ping`` (blocking, returns reachability) joins ``/healthz``.
-    With ``apply_inline`` new events are applied in the background, in batches, by one
-    applier thread, which the public app's lifespan drains on shutdown; otherwise they stay
-    ``pending`` for the scheduler's sweep.
+    Public: ``POST /hooks/{token}/mtt/call`` and ``/mtt/ivr`` take sb-api/ivr-api events in
+    every documented shape; ``GET|POST /hooks/{token}/mtt/sms`` msapi events. Each accepted
+    request is stored (deduplicated) and committed before the answer; see
+    ``dialer.collector.hooks`` for the status codes. With ``apply_inline`` new events are
+    applied in the background, in batches, by one applier thread, which the app's shutdown
+    drains; otherwise they stay ``pending`` for the scheduler's sweep.
+
+    Internal: ``/healthz`` (``broker_ping``, blocking and returning reachability, joins it)
+    and ``/metrics``.
     """
-    metrics = build_metrics(engine, settings.metrics_cache_seconds)
+    metrics = build_metrics(engine)
     gate = WriteGate(engine)
     applier = Applier(engine, gate.run) if apply_inline else None
     receiver = WebhookReceiver(
@@ -71,7 +81,8 @@ def create_apps(
         token=settings.webhook_token.get_secret_value(),
         max_body_bytes=settings.max_body_bytes,
         gate=gate,
-        body_reader=BodyReader(settings.body_read_timeout, settings.max_slow_bodies),
+        body_slots=BodyReadSlots(settings.max_body_reads),
+        body_timeout=settings.body_timeout_seconds,
         applier=applier,
     )
     routes = [
@@ -79,35 +90,20 @@ def create_apps(
         Route("/hooks/{token}/mtt/ivr", receiver.endpoint("ivr", _POST), methods=_ANY_METHOD),
         Route("/hooks/{token}/mtt/sms", receiver.endpoint("sms", _GET_POST), methods=_ANY_METHOD),
     ]
+    internal = [
+        Route("/healthz", health_endpoint(engine, broker_ping), methods=["GET"]),
+        Route("/metrics", _metrics_endpoint(metrics), methods=["GET"]),
+    ]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        # uvicorn runs this after the requests in flight have been answered: what they
-        # handed to the applier is applied before the process exits.
         if applier is not None:
             await run_in_threadpool(applier.stop)
 
-    internal_routes = [
-        Route("/healthz", health_endpoint(engine, broker_ping), methods=["GET"]),
-        Route("/metrics", _metrics_endpoint(metrics), methods=["GET"]),
-    ]
     return CollectorApps(
-        public=Starlette(routes=routes, lifespan=lifespan),
-        internal=Starlette(routes=internal_routes),
+        public=Starlette(routes=routes, lifespan=lifespan), internal=Starlette(routes=internal)
     )
-
-
-def create_app(
-    settings: Settings,
-    engine: Engine,
-    *,
-    broker_ping: Callable[[], bool] | None = None,
-    apply_inline: bool = True,
-) -> Starlette:
-    """The public app alone (see ``create_apps``), e.g. for a benchmark."""
-    apps = create_apps(settings, engine, broker_ping=broker_ping, apply_inline=apply_inline)
-    return apps.public
 
 
 def _metrics_endpoint(metrics: CollectorMetrics) -> Callable[[Request], Awaitable[Response]]:

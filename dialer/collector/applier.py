@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Engine
 
 from dialer.outcomes.apply import apply_events
+from dialer.supervise import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,8 @@ class Applier:
         self._queue: queue.SimpleQueue[int | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._supervisor = Supervisor("applier")
 
     def submit(self, event_ids: tuple[int, ...]) -> None:
         """Queue stored events for applying (never blocks)."""
@@ -44,6 +47,7 @@ class Applier:
         """Stop after the events already queued (seconds to wait for them)."""
         if self._thread is None:
             return
+        self._stopping.set()
         self._queue.put(None)
         self._thread.join(timeout)
         self._thread = None
@@ -51,6 +55,7 @@ class Applier:
     def _ensure_started(self) -> None:
         with self._lock:
             if self._thread is None:
+                self._stopping.clear()
                 self._thread = threading.Thread(target=self._run, name="applier", daemon=True)
                 self._thread.start()
 
@@ -72,9 +77,11 @@ class Applier:
                 batch.append(item)
             try:
                 self._gate(apply_events, self._engine, batch, datetime.now(UTC))
-            except Exception:
-                log.warning(
-                    "applying %d events failed; left for the sweep", len(batch), exc_info=True
-                )
+            except Exception as exc:
+                # Left pending for the scheduler's sweep. Back off so a database that is away
+                # is not hammered; events queued meanwhile make the next batch bigger.
+                self._stopping.wait(self._supervisor.failed(exc))
+            else:
+                self._supervisor.succeeded()
             if stopping:
                 return

@@ -1,5 +1,4 @@
-"""Campaign gauges read from the database for ``/metrics``: at most one set of queries per
-interval, however often (and however many at once) scrapers ask."""
+"""Campaign gauges read from the database (cheap GROUP BYs), at most once per interval."""
 
 from __future__ import annotations
 
@@ -19,8 +18,8 @@ from dialer.states import AttemptStatus
 
 log = logging.getLogger(__name__)
 
-GAUGE_INTERVAL_SECONDS = 15.0
-"""How long one reading of the database gauges is served, in seconds."""
+CACHE_SECONDS = 15.0
+"""How long one reading of the database gauges serves every scrape, in seconds."""
 
 Counts = tuple[dict[str, int], dict[str, int], int]
 
@@ -29,21 +28,21 @@ class DatabaseGauges:
     """A Prometheus collector: ``dialer_contacts{status}``, ``dialer_outcomes{outcome}`` and
     ``dialer_queue_depth`` (attempts in status ``queued``), all campaigns together.
 
-    The queries run at most once per ``interval_seconds`` (``clock`` gives monotonic seconds);
-    scrapes in between, and scrapes waiting while a reading is under way, get that reading.
-    When the database is unreachable the gauges are left out (and a warning logged) until the
-    next reading, instead of failing ``/metrics``.
+    The queries run at most once per ``cache_seconds`` (``clock`` seconds, monotonic),
+    however many scrapes come and however concurrently: the other scrapes reuse the last
+    reading. When the database is unreachable the gauges are left out of the scrapes of that
+    interval (and a warning logged) instead of failing ``/metrics``.
     """
 
     def __init__(
         self,
         engine: Engine,
         *,
-        interval_seconds: float = GAUGE_INTERVAL_SECONDS,
+        cache_seconds: float = CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
-        self._interval = interval_seconds
+        self._cache_seconds = cache_seconds
         self._clock = clock
         self._lock = threading.Lock()
         self._read_at: float | None = None
@@ -69,7 +68,7 @@ class DatabaseGauges:
     def _cached_counts(self) -> Counts | None:
         with self._lock:
             now = self._clock()
-            if self._read_at is None or now - self._read_at >= self._interval:
+            if self._read_at is None or now - self._read_at >= self._cache_seconds:
                 self._read_at = now
                 try:
                     self._counts = _read_counts(self._engine)

@@ -1,22 +1,25 @@
 """The webhook endpoints: check the token, read the body within the limit, store, answer.
 
-Order of checks: wrong token -> 404 (nothing read, nothing stored); method -> 405; body over
-the limit -> 413; body too slow -> 408, or 503 when every slow-body slot is taken (nothing
-stored, see ``dialer.collector.body``); then the request is stored (events, or raw text when
-unparseable) and committed before any 2xx/400. Storage failure -> 503 so MTT delivers again.
+Order of checks: wrong token -> 404 (nothing read, nothing stored); method -> 405; too many
+bodies being read at once -> 503 at once (MTT delivers again); body over the limit -> 413;
+body not received within the read timeout -> 408 (nothing stored); then the request is
+stored (events, or raw text when unparseable) and committed before any 2xx/400. Storage
+failure -> 503 so MTT delivers again.
 
-A 400 answers a fixed text: what the parser or the database driver said stays in the stored
-row's ``error`` and in the log, never in the answer to an outside sender.
+A 400 says only that the event was unreadable and kept: the parser's or the database
+driver's text stays in the stored row's ``error`` and in the log, never in the answer.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import anyio
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
@@ -24,7 +27,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from dialer.collector.applier import Applier
-from dialer.collector.body import BodyReader, BodyTimeoutError, TooManySlowBodiesError
+from dialer.collector.body import read_limited_body
 from dialer.collector.intake import Intake, take_in
 from dialer.collector.metrics import CollectorMetrics
 from dialer.collector.parsing import HookRoute
@@ -36,24 +39,49 @@ log = logging.getLogger(__name__)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
-INVALID_ANSWER = "invalid event: kept for inspection"
-"""The 400 answer's ``error``, whatever the reason (which stays in the row and the log)."""
+INVALID_ANSWER = "unreadable event; kept for inspection"
+"""The whole reason a 400 gives: the detail is the sender's to find in our logs, not ours to
+echo (it can carry driver internals or the body's own text)."""
+_CLOSE = {"Connection": "close"}
+
+
+class BodyReadSlots:
+    """How many webhook bodies may be read at once. Used from the event loop only (no lock).
+
+    Slow senders trickling bytes each hold a slot; past ``limit`` a request is answered 503
+    at once instead of joining them, so they cannot hold every connection uvicorn allows.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_use = 0
+
+    def try_acquire(self) -> bool:
+        if self.in_use >= self.limit:
+            return False
+        self.in_use += 1
+        return True
+
+    def release(self) -> None:
+        self.in_use -= 1
 
 
 @dataclass(frozen=True, slots=True)
 class WebhookReceiver:
     """Everything the webhook endpoints share. ``token`` is the configured secret (empty:
-    every request is refused); ``max_body_bytes`` the body limit in bytes; ``body_reader``
-    enforces the read timeout and the slow-body cap; with
+    every request is refused); ``max_body_bytes`` the body limit in bytes; with
     an ``applier`` the new events are applied in the background after the answer (without
-    one they wait for the scheduler's sweep); ``gate`` queues the database writes (SQLite)."""
+    one they wait for the scheduler's sweep); ``gate`` queues the database writes (SQLite).
+    ``body_timeout`` is the seconds a whole body may take to arrive; ``body_slots`` caps the
+    bodies read at once."""
 
     engine: Engine
     metrics: CollectorMetrics
     token: str
     max_body_bytes: int
     gate: WriteGate
-    body_reader: BodyReader
+    body_slots: BodyReadSlots
+    body_timeout: float = math.inf
     applier: Applier | None = None
 
     def endpoint(self, route: HookRoute, methods: frozenset[str]) -> Endpoint:
@@ -83,16 +111,21 @@ class WebhookReceiver:
             return PlainTextResponse(
                 "Method Not Allowed", status_code=405, headers={"Allow": allow}
             )
+        if not self.body_slots.try_acquire():
+            log.warning(
+                "%s webhook refused: %d bodies already being read", route, self.body_slots.limit
+            )
+            return _error(503, "busy", headers=_CLOSE)
         try:
-            body = await self.body_reader.read(request, self.max_body_bytes)
+            with anyio.fail_after(self.body_timeout):
+                body = await read_limited_body(request, self.max_body_bytes)
         except ClientDisconnect:
             return _error(400, "client disconnected")
-        except BodyTimeoutError:
-            log.info("%s webhook body not received in time", route)
-            return _error(408, "body read timed out")
-        except TooManySlowBodiesError:
-            log.warning("%s webhook refused: too many slow bodies in progress", route)
-            return _error(503, "busy, try again")
+        except TimeoutError:
+            log.warning("%s webhook body not received within %g s", route, self.body_timeout)
+            return _error(408, "body not received in time", headers=_CLOSE)
+        finally:
+            self.body_slots.release()
         if body is None:
             return _error(413, "body too large")
         content_type = request.headers.get("content-type")
@@ -121,7 +154,7 @@ class WebhookReceiver:
     def _answer(self, route: HookRoute, intake: Intake, now: datetime) -> Response:
         if intake.invalid is not None:
             self.metrics.invalid.labels(route).inc()
-            log.info("%s webhook kept as invalid: %s", route, intake.invalid)
+            log.warning("%s webhook unreadable, kept as invalid: %s", route, intake.invalid)
             return _error(400, INVALID_ANSWER)
         for kind in intake.kinds:
             self.metrics.events.labels(route, kind).inc()
@@ -134,5 +167,5 @@ class WebhookReceiver:
         )
 
 
-def _error(status_code: int, reason: str) -> JSONResponse:
-    return JSONResponse({"ok": False, "error": reason}, status_code=status_code)
+def _error(status_code: int, reason: str, *, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"ok": False, "error": reason}, status_code=status_code, headers=headers)

@@ -9,7 +9,7 @@ from functools import cache
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy.engine import Engine
 
-from dialer.collector.gauges import GAUGE_INTERVAL_SECONDS, DatabaseGauges
+from dialer.collector.gauges import DatabaseGauges
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -31,12 +31,9 @@ class CollectorMetrics:
     """``dialer_webhook_latency_seconds{route}``: seconds from request to answer."""
 
 
-def build_metrics(
-    engine: Engine, gauge_interval_seconds: float = GAUGE_INTERVAL_SECONDS
-) -> CollectorMetrics:
+def build_metrics(engine: Engine) -> CollectorMetrics:
     """A fresh registry with the collector's counters, the database gauges (read from
-    ``engine`` at most once per ``gauge_interval_seconds``) and the shared
-    ``dialer_dispatch_latency_seconds``."""
+    ``engine`` at each scrape) and the shared ``dialer_dispatch_latency_seconds``."""
     registry = CollectorRegistry()
     metrics = CollectorMetrics(
         registry=registry,
@@ -69,7 +66,7 @@ def build_metrics(
             registry=registry,
         ),
     )
-    registry.register(DatabaseGauges(engine, interval_seconds=gauge_interval_seconds))
+    registry.register(DatabaseGauges(engine))
     registry.register(dispatch_latency())
     return metrics
 
@@ -88,6 +85,6 @@ def dispatch_latency() -> Histogram:
 
 
 def render_metrics(metrics: CollectorMetrics) -> bytes:
-    """The registry in the Prometheus text format. May query the database (see
-    ``DatabaseGauges``): call it from a worker thread."""
+    """The registry in the Prometheus text format. Queries the database: call it from a
+    worker thread."""
     return generate_latest(metrics.registry)

@@ -1,21 +1,20 @@
 """Serving the collector with uvicorn: in the foreground (``dialer collector``) or in a
 background thread on a free port (``dialer run``, tests, the bench).
 
-The webhook routes and the internal ``/healthz`` + ``/metrics`` are served on separate
-listeners; the internal one is optional (``metrics_port``). uvicorn runs the public app's
-lifespan, so a stop (SIGTERM, ``stop()``) lets requests in flight finish and then drains
-the applier. uvicorn's access log is off: request paths carry the webhook token (and query
-strings may carry phone numbers); the token is masked in every log line while a server runs.
+The webhook routes and the internal ``/healthz`` + ``/metrics`` listen on different sockets:
+only the first is meant for the internet. uvicorn's lifespan is on, so a stop (SIGTERM,
+``ServerThread.stop()``) finishes the requests in flight, then drains the applier.
+
+uvicorn's access log is off: request paths carry the webhook token (and query strings may
+carry phone numbers). The token is also redacted from uvicorn's and the root handlers' logs.
 """
 
 from __future__ import annotations
 
-import signal
 import socket
 import threading
 import time
 from collections.abc import Callable
-from types import FrameType
 
 import uvicorn
 from sqlalchemy.engine import Engine
@@ -33,6 +32,8 @@ than a proxy would only adds reconnects and reset races."""
 GRACEFUL_SHUTDOWN_SECONDS = 10
 """How long shutdown waits for requests in flight, in seconds."""
 START_TIMEOUT_SECONDS = 10.0
+DEFAULT_METRICS_PORT = 9108
+"""Where ``dialer collector`` serves ``/healthz`` and ``/metrics`` unless told otherwise."""
 
 
 def uvicorn_config(app: ASGIApp, *, host: str, port: int) -> uvicorn.Config:
@@ -52,8 +53,28 @@ def uvicorn_config(app: ASGIApp, *, host: str, port: int) -> uvicorn.Config:
     )
 
 
-DEFAULT_METRICS_HOST = "127.0.0.1"
-DEFAULT_METRICS_PORT = 9108
+class ListenError(OSError):
+    """A listener could not bind; ``what`` names it (``"webhooks"`` or ``"metrics"``)."""
+
+    def __init__(self, what: str, host: str, port: int, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause))
+        self.what, self.host, self.port = what, host, port
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (``0``: a free port), not yet listening. Raises
+    ``OSError`` (port taken, address not ours, privileged port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says
+    # TCP, and without it every answer waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def run_collector(
@@ -62,32 +83,34 @@ def run_collector(
     host: str,
     port: int,
     *,
-    metrics_host: str = DEFAULT_METRICS_HOST,
-    metrics_port: int = DEFAULT_METRICS_PORT,
+    metrics_host: str = "127.0.0.1",
+    metrics_port: int | None = DEFAULT_METRICS_PORT,
     broker_ping: Callable[[], bool] | None = None,
 ) -> None:
-    """Serve the webhook routes on ``host:port`` and ``/healthz`` + ``/metrics`` on
-    ``metrics_host:metrics_port`` (``0``: not at all) until SIGINT/SIGTERM (blocks). On
-    the signal, requests in flight finish and the applier drains before this returns."""
+    """Serve the webhooks on ``host:port`` and (unless ``metrics_port`` is ``None``)
+    ``/healthz`` + ``/metrics`` on ``metrics_host:metrics_port``, until SIGINT/SIGTERM
+    (blocks); then requests in flight finish and the applier drains. Raises ``ListenError``
+    when either cannot listen."""
     apps = create_apps(settings, engine, broker_ping=broker_ping)
-    uninstall = install_redaction(settings.webhook_token.get_secret_value())
-    internal = ServerThread(apps.internal, host=metrics_host, port=metrics_port)
-    # uvicorn handles the signal, shuts down gracefully, then raises it again for the
-    # handler it found: make that one a no-op, so the internal listener is stopped too and
-    # the process exits 0 (not killed by the re-raised SIGTERM, no KeyboardInterrupt).
-    for stop_signal in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop_signal, _already_handled)
     try:
-        if metrics_port:
-            internal.start()
-        uvicorn.Server(uvicorn_config(apps.public, host=host, port=port)).run()
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        raise ListenError("webhooks", host, port, exc) from None
+    internal: ServerThread | None = None
+    uninstall = install_redaction(settings.webhook_token.get_secret_value())
+    try:
+        if metrics_port is not None:
+            internal = ServerThread(apps.internal, host=metrics_host, port=metrics_port)
+            try:
+                internal.start()
+            except OSError as exc:
+                raise ListenError("metrics", metrics_host, metrics_port, exc) from None
+        uvicorn.Server(uvicorn_config(apps.public, host=host, port=port)).run(sockets=[sock])
     finally:
-        internal.stop()
+        if internal is not None:
+            internal.stop()
+        sock.close()
         uninstall()
-
-
-def _already_handled(signum: int, frame: FrameType | None) -> None:
-    """uvicorn has already acted on the signal (see ``run_collector``)."""
 
 
 class ServerThread:
@@ -111,16 +134,7 @@ class ServerThread:
     def start(self) -> str:
         if self._thread is not None:
             return self.base_url
-        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
-        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says
-        # TCP, and without it every answer waits ~40 ms for the client's delayed ACK.
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self._host, self._port))
-        except OSError:
-            sock.close()
-            raise
+        sock = bind_socket(self._host, self._port)
         port = sock.getsockname()[1]
         server = uvicorn.Server(uvicorn_config(self._app, host=self._host, port=port))
         self._uninstall = install_redaction(self._token)
@@ -152,9 +166,11 @@ class ServerThread:
 
 
 class CollectorServer(ServerThread):
-    """The collector in a background thread (``dialer run`` and tests): the webhook routes on
-    ``host:port``, and, only when ``metrics_port`` is given (``0``: a free one), ``/healthz``
-    and ``/metrics`` on ``metrics_host:metrics_port`` at ``metrics_url`` after ``start()``."""
+    """The collector's webhooks in a background thread (``dialer run`` and tests).
+
+    ``/healthz`` and ``/metrics`` are served only when ``metrics_port`` is given (``0``: a
+    free port), on their own listener; ``metrics_url`` is then its base URL.
+    """
 
     def __init__(
         self,
@@ -163,7 +179,7 @@ class CollectorServer(ServerThread):
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        metrics_host: str = DEFAULT_METRICS_HOST,
+        metrics_host: str = "127.0.0.1",
         metrics_port: int | None = None,
         broker_ping: Callable[[], bool] | None = None,
         apply_inline: bool = True,
@@ -173,9 +189,9 @@ class CollectorServer(ServerThread):
             apps.public, host=host, port=port, token=settings.webhook_token.get_secret_value()
         )
         self._internal = (
-            ServerThread(apps.internal, host=metrics_host, port=metrics_port)
-            if metrics_port is not None
-            else None
+            None
+            if metrics_port is None
+            else ServerThread(apps.internal, host=metrics_host, port=metrics_port)
         )
         self.metrics_url = ""
 
@@ -184,17 +200,16 @@ class CollectorServer(ServerThread):
         if self._internal is not None and not self.metrics_url:
             try:
                 self.metrics_url = self._internal.start()
-            except Exception:
+            except BaseException:
                 super().stop()
                 raise
         return base_url
 
     def stop(self) -> None:
-        """Stop the webhook listener (draining it, see the module), then the internal one."""
-        super().stop()
         if self._internal is not None:
             self._internal.stop()
-        self.metrics_url = ""
+            self.metrics_url = ""
+        super().stop()
 
 
 def _client_host(host: str) -> str:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Callable
 
-from dialer.logs import REDACTED, redact_secrets, register_secret, unregister_secret
+from dialer.logs import REDACTED, add_secrets, discard_secrets, mask_text
+
+# Loggers that may see request paths; the root handlers catch whatever propagates.
+_SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
 def token_matches(given: str, expected: str) -> bool:
@@ -19,18 +23,46 @@ def token_matches(given: str, expected: str) -> bool:
 
 
 def redact_token(text: str, token: str) -> str:
-    """``text`` with ``token`` and any ``/hooks/<token>`` path segment replaced by ``***``."""
+    """``text`` with ``token``, any ``/hooks/<token>`` path segment and the process's
+    registered secrets replaced by ``***`` (phone numbers masked too)."""
     if token:
         text = text.replace(token, REDACTED)
-    return redact_secrets(text)
+    return mask_text(text)
+
+
+class TokenRedactingFilter(logging.Filter):
+    """Rewrites each record's message with the webhook token redacted."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True  # a malformed record: logging reports it, we do not hide it
+        redacted = redact_token(message, self._token)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
 
 
 def install_redaction(token: str) -> Callable[[], None]:
-    """Mask ``token`` in every log line (``dialer.logs.MaskingFormatter``) while a collector
-    serves it. Returns the function that stops masking it again."""
-    register_secret(token)
+    """Mask ``token`` in every formatted log line (``dialer.logs.add_secrets``: tracebacks
+    too, where the handler's formatter is ``MaskingFormatter``) and attach a
+    ``TokenRedactingFilter`` to uvicorn's loggers and the root logger's current handlers (the
+    message, whatever the formatter). Returns the function that undoes both."""
+    add_secrets(token)
+    redactor = TokenRedactingFilter(token)
+    targets: list[logging.Filterer] = [logging.getLogger(name) for name in _SERVER_LOGGERS]
+    targets.extend(logging.getLogger().handlers)
+    for target in targets:
+        target.addFilter(redactor)
 
     def uninstall() -> None:
-        unregister_secret(token)
+        for target in targets:
+            target.removeFilter(redactor)
+        discard_secrets(token)
 
     return uninstall

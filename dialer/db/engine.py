@@ -29,8 +29,9 @@ def is_sqlite(engine: Engine) -> bool:
 def make_engine(url: str) -> Engine:
     """Build the engine for ``url``. SQLite gets WAL, a busy timeout and foreign keys.
 
-    Statement parameters never appear in SQLAlchemy's error texts (``hide_parameters``): they
-    carry raw webhook bodies and phone numbers, and errors end up in logs."""
+    SQL parameters are never put in error messages (``hide_parameters``): they carry phone
+    numbers and raw webhook bodies, and the messages end up in logs and stored errors.
+    """
     url = normalize_url(url)
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"hide_parameters": True}

@@ -209,3 +209,18 @@ class Lease(SQLModel, table=True):
     """Who holds it: ``host:pid`` (and anything else useful to a human reading ``status``)."""
     acquired_at: datetime = _created()
     seen_at: datetime = _created()
+
+
+class DncChange(SQLModel, table=True):
+    """The do-not-call list's audit trail: every number put on it or taken off, when, by what
+    (``cli``, ``import``, ``sms``, ``ivr``) and why. Never updated or deleted."""
+
+    __tablename__ = "dnc_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    phone: str = Field(max_length=16, index=True)
+    action: str = Field(max_length=8)
+    """``add`` or ``remove``."""
+    source: str = Field(max_length=16)
+    reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _created()

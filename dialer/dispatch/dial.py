@@ -16,10 +16,10 @@ from enum import StrEnum
 from sqlmodel import Session
 
 from dialer.campaign.control import notify_url
+from dialer.campaign.templates import render
 from dialer.db.engine import session_scope
 from dialer.db.models import Attempt
 from dialer.dispatch import store
-from dialer.dispatch.gates import check_gates
 from dialer.dispatch.runtime import Runtime
 from dialer.errors import (
     InvalidNumberError,
@@ -29,8 +29,8 @@ from dialer.errors import (
     TransientProviderError,
     UnknownOutcomeError,
 )
-from dialer.loader.templates import render
 from dialer.outcomes.orphans import match_orphans
+from dialer.policy.gates import check_gates
 from dialer.providers.base import CallRequest, MenuOption, SmsRequest, Submitted
 from dialer.settings import Settings
 from dialer.states import AttemptStatus, Outcome
@@ -50,6 +50,7 @@ class DialResult(StrEnum):
     UNKNOWN = "unknown"
     FAILED = "failed"
     PAUSED = "paused"  # auth or campaign-level refusal paused the campaign
+    STOPPING = "stopping"  # the worker is shutting down: not dialled, left (or put back) queued
 
 
 def account_key(channel: str, settings: Settings) -> str:
@@ -124,7 +125,13 @@ def _gate_and_claim(rt: Runtime, attempt_id: int) -> store.DialContext | DialRes
 
 
 async def dial_attempt(rt: Runtime, attempt_id: int) -> DialResult:
-    """Dial one queued attempt at most once. Safe to call again with the same id."""
+    """Dial one queued attempt at most once. Safe to call again with the same id.
+
+    A worker that is stopping claims nothing, and an attempt it claimed but has not sent yet
+    (still waiting for its rate token) goes back to ``queued`` with nothing spent; the
+    scheduler sends it again (its lost-message sweep, or the next ``dialer run``)."""
+    if rt.stopping:
+        return DialResult.STOPPING
     claimed = await asyncio.to_thread(_gate_and_claim, rt, attempt_id)
     if isinstance(claimed, DialResult):
         return claimed
@@ -135,7 +142,10 @@ async def dial_attempt(rt: Runtime, attempt_id: int) -> DialResult:
     rt.states.watch(claimed.campaign_id, claimed.campaign_state)
     # Build the pooled client (first dial of the process) before the token, not after it.
     _ = rt.sms_provider if claimed.channel == "sms" else rt.call_provider
-    await rt.limiter.acquire(account_key(claimed.channel, rt.settings), claimed.config.limits.rps)
+    key = account_key(claimed.channel, rt.settings)
+    if not await rt.wait_for_token(key, claimed.config.limits.rps):
+        await asyncio.to_thread(_unclaim, rt, claimed.attempt_id)
+        return DialResult.STOPPING
     if not rt.states.running(claimed.campaign_id):
         await asyncio.to_thread(_release_claimed, rt, claimed.attempt_id)
         return DialResult.GATED
@@ -165,6 +175,13 @@ def _release_claimed(rt: Runtime, attempt_id: int) -> None:
             final_status=None,
             now=now,
         )
+
+
+def _unclaim(rt: Runtime, attempt_id: int) -> None:
+    """The worker is stopping and this attempt was never sent: back to ``queued``."""
+    now = rt.clock()
+    with session_scope(rt.engine) as session:
+        store.unclaim(session, attempt_id, now)
 
 
 def _record_submitted(rt: Runtime, attempt_id: int, submitted: Submitted) -> None:

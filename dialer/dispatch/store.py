@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from dialer.campaign.config import CampaignConfig
 from dialer.campaign.store import stored_config
 from dialer.db.models import Attempt, Campaign, Contact, DncEntry
-from dialer.outcomes.finish import finish_attempt, zones_of
+from dialer.outcomes.finish import finish_attempt
+from dialer.policy.windows import zones_of
 from dialer.states import AttemptStatus, CampaignState, ContactStatus, Outcome
 
 
@@ -94,13 +95,33 @@ def claim(session: Session, attempt_id: int, now: datetime) -> bool:
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
+def unclaim(session: Session, attempt_id: int, now: datetime) -> bool:
+    """Undo a claim whose request was never sent (the worker is stopping): ``dialing`` →
+    ``queued``, the try not counted, and marked overdue so that the scheduler's lost-message
+    sweep sends it again at once. Nothing is spent; the contact stays ``in_progress`` with
+    this attempt. ``False`` if the attempt was not ``dialing`` any more."""
+    result = session.execute(
+        update(Attempt)
+        .where(col(Attempt.id) == attempt_id, col(Attempt.status) == AttemptStatus.DIALING)
+        .values(
+            status=AttemptStatus.QUEUED,
+            dialing_at=None,
+            tries=Attempt.tries - 1,
+            enqueued_at=now - timedelta(days=1),
+            error="not dialled: worker stopped before its rate token",
+            updated_at=now,
+        )
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
 def release_undialled(
     session: Session,
     attempt_id: int,
     *,
     reason: str,
     retry_at: datetime | None,
-    final_status: str | None,
+    final_status: ContactStatus | None,
     now: datetime,
 ) -> None:
     """A gate closed before dialling: the attempt is cancelled (it never reached the
@@ -121,7 +142,7 @@ def release_undialled(
     contact.reason = reason
     if contact.status == ContactStatus.IN_PROGRESS:
         if final_status is not None:
-            contact.status = final_status
+            contact.status = final_status.value
             contact.next_attempt_at = None
             if final_status == ContactStatus.OPTED_OUT:
                 contact.outcome = Outcome.OPTED_OUT.value
@@ -134,6 +155,53 @@ def release_undialled(
             contact.status = waiting.value
             contact.next_attempt_at = retry_at or now
     session.add_all([attempt, contact])
+
+
+def release_queued(session: Session, campaign_id: int, reason: str, now: datetime) -> int:
+    """Release every ``queued`` attempt of a campaign that is not running (never dialled:
+    nothing spent); their contacts wait again, or end ``cancelled`` in a cancelled campaign.
+    Used when ``dialer run`` stops: its in-process queue dies with it."""
+    ids = session.exec(
+        select(Attempt.id).where(
+            Attempt.campaign_id == campaign_id, Attempt.status == AttemptStatus.QUEUED
+        )
+    ).all()
+    for attempt_id in ids:
+        if attempt_id is not None:
+            release_undialled(
+                session, attempt_id, reason=reason, retry_at=now, final_status=None, now=now
+            )
+    return len(ids)
+
+
+def settle_unfinished(session: Session, campaign_id: int, error: str, now: datetime) -> int:
+    """Finish as ``unknown`` the attempts of a campaign that were sent (or may have been)
+    but have no final event: for a cancelled campaign whose ``dialer run`` is stopping, so
+    that every contact ends in a final state. Returns how many."""
+    attempts = session.exec(
+        select(Attempt).where(
+            Attempt.campaign_id == campaign_id,
+            col(Attempt.status).in_(
+                [AttemptStatus.DIALING, AttemptStatus.SUBMITTED, AttemptStatus.UNKNOWN]
+            ),
+        )
+    ).all()
+    return sum(
+        finish_attempt(session, attempt, Outcome.UNKNOWN, now=now, error=attempt.error or error)
+        for attempt in attempts
+    )
+
+
+def live_attempts(session: Session, campaign_id: int) -> int:
+    """Attempts of a campaign with the provider or about to be (dialing, submitted, unknown)."""
+    return session.exec(
+        select(func.count()).where(
+            Attempt.campaign_id == campaign_id,
+            col(Attempt.status).in_(
+                [AttemptStatus.DIALING, AttemptStatus.SUBMITTED, AttemptStatus.UNKNOWN]
+            ),
+        )
+    ).one()
 
 
 def _campaign_cancelled(session: Session, campaign_id: int) -> bool:

@@ -1,7 +1,9 @@
 """``dialer worker``: Dramatiq worker processes that run the dial actors.
 
 Each process builds its own engine, broker and runtime (nothing is shared across a fork).
-SIGTERM stops taking messages and lets running actors finish (graceful shutdown).
+SIGTERM or SIGINT stops it gracefully (``GracefulStop``): no new messages, dials still waiting
+for a rate token go back to ``queued`` unspent, sends in flight finish and record their
+result, then the provider clients are closed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import dramatiq
 from dialer.db.engine import make_engine
 from dialer.dispatch.boot import build_runtime
 from dialer.dispatch.broker import build_broker
-from dialer.dispatch.runtime import close_runtime_on_worker_loop, set_runtime
+from dialer.dispatch.runtime import set_runtime
 from dialer.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ def serve_worker_process(settings: Settings, threads: int) -> None:
     """One worker process: run until SIGTERM/SIGINT."""
     from dialer.logs import configure_logging
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=settings.secret_values())
     engine = make_engine(settings.database_url)
     broker = build_broker(settings)
     dramatiq.set_broker(broker)
@@ -55,9 +57,9 @@ def serve_worker_process(settings: Settings, threads: int) -> None:
     log.info("worker started: %d threads", threads)
     stop.wait()
     log.info("worker stopping")
-    close_runtime_on_worker_loop(runtime)
     worker.stop(timeout=SHUTDOWN_GRACE_MS)
     broker.close()
+    log.info("worker stopped")
 
 
 def run_workers(settings: Settings, processes: int, threads: int) -> None:

@@ -69,6 +69,16 @@ def estimate_finish(
     return Estimate(at, basis + "; more if retries are needed")
 
 
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """``count`` contacts wait for ``reason``; the first of them is due at ``next_at``
+    (``None``: due now, waiting on the campaign, a slot, the rate or a scheduler)."""
+
+    reason: str
+    count: int
+    next_at: datetime | None
+
+
 def explain_waiting(
     groups: list[WaitGroup],
     *,
@@ -77,15 +87,20 @@ def explain_waiting(
     live: int,
     max_concurrent: int | None,
     rps: float,
-) -> list[dict[str, object]]:
+    scheduler_silent: timedelta | None = None,
+) -> list[Waiting]:
     """One line per reason contacts are waiting, most contacts first. Contacts due now wait
-    for the campaign (not running), for a call slot, or for their turn under the rate limit;
-    the others for the time stored with them (a retry delay or the calling window)."""
+    for the campaign (not running), for a scheduler (none has written its heartbeat for
+    ``scheduler_silent``; ``timedelta.max`` when none ever has), for a call slot, or for
+    their turn under the rate limit; the others for the time stored with them (a retry delay
+    or the calling window)."""
     counts: dict[str, int] = {}
     next_at: dict[str, datetime | None] = {}
     for group in groups:
         if group.due:
-            reason = _why_due_waits(state, state_reason, live, max_concurrent, rps)
+            reason = _why_due_waits(
+                state, state_reason, live, max_concurrent, rps, scheduler_silent
+            )
         elif group.reason:
             reason = group.reason
         else:
@@ -95,19 +110,44 @@ def explain_waiting(
         moments = [m for m in (next_at.get(reason), later) if m is not None]
         next_at[reason] = min(moments) if moments else None
     return [
-        {"reason": reason, "count": count, "next_at": next_at[reason]}
+        Waiting(reason, count, next_at[reason])
         for reason, count in sorted(counts.items(), key=lambda item: -item[1])
     ]
 
 
 def _why_due_waits(
-    state: str, state_reason: str | None, live: int, max_concurrent: int | None, rps: float
+    state: str,
+    state_reason: str | None,
+    live: int,
+    max_concurrent: int | None,
+    rps: float,
+    scheduler_silent: timedelta | None,
 ) -> str:
     if state != "running":
         return f"campaign {state}" + (f": {state_reason}" if state_reason else "")
+    if scheduler_silent is not None:
+        return scheduler_missing(scheduler_silent)
     if max_concurrent is not None and live >= max_concurrent:
         return f"all {max_concurrent} call slots busy"
     return f"in line for the rate limit ({rps:g}/s)"
+
+
+def scheduler_missing(silent: timedelta) -> str:
+    """The waiting reason when no scheduler has written its heartbeat for ``silent``."""
+    hint = "start `dialer scheduler`, or `dialer run` again"
+    if silent == timedelta.max:
+        return f"no scheduler seen ({hint})"
+    return f"no scheduler seen for {int(silent.total_seconds())} s ({hint})"
+
+
+def scheduler_silence(
+    seen_at: datetime | None, now: datetime, stale_after: timedelta
+) -> timedelta | None:
+    """How long no scheduler has been seen, or ``None`` while the last heartbeat is fresh."""
+    if seen_at is None:
+        return timedelta.max
+    silent = now - seen_at
+    return silent if silent > stale_after else None
 
 
 def _hm(moment: datetime) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
@@ -14,14 +14,82 @@ from sqlmodel import Session, col, select
 from dialer.campaign.store import config_of
 from dialer.db.models import Attempt, Campaign, Contact, Load
 from dialer.db.types import utcnow
-from dialer.export.progress import WaitGroup, current_rate, estimate_finish, explain_waiting
-from dialer.states import FINAL_CONTACT_STATUSES, LIVE_ATTEMPT_STATUSES, ContactStatus
+from dialer.export.progress import (
+    WaitGroup,
+    current_rate,
+    estimate_finish,
+    explain_waiting,
+    scheduler_silence,
+)
+from dialer.scheduler import heartbeat
+from dialer.states import (
+    FINAL_CONTACT_STATUSES,
+    LIVE_ATTEMPT_STATUSES,
+    CampaignState,
+    ContactStatus,
+)
+
+
+class DtmfCount(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    count: int
+    label: str | None
+
+
+class WaitingLine(BaseModel):
+    """One reason contacts wait, how many, and the earliest time any of them is due."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason: str
+    count: int
+    next_at: str | None
+    """ISO 8601 UTC, to the second; ``None`` for contacts due now."""
+
+
+class LoadTotals(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    rows: int
+    loaded: int
+    rejected: int
+    duplicates: int
+    suppressed: int
+
+
+class CampaignStatus(BaseModel):
+    """Everything ``dialer status`` shows. ``model_dump(mode="json")`` is the ``--json``
+    payload; times are ISO 8601 UTC strings to the second."""
+
+    model_config = ConfigDict(frozen=True)
+
+    campaign: str
+    channel: str
+    state: CampaignState
+    state_reason: str | None
+    contacts: int
+    final: int
+    counts: dict[ContactStatus, int]
+    """Every contact status, zeros included, in the order of ``ContactStatus``."""
+    outcomes: dict[str, int]
+    dtmf: dict[str, DtmfCount]
+    attempts: int
+    rate_per_min: int
+    rate_per_s: float
+    live_attempts: int
+    eta: str | None
+    eta_basis: str
+    loads: LoadTotals
+    scheduler_seen_at: str | None
+    waiting: list[WaitingLine]
+    generated_at: str
 
 
 def campaign_status(
     engine: Engine, campaign: Campaign, now: datetime | None = None
-) -> dict[str, Any]:
-    """Everything ``dialer status`` shows, as plain data (also the ``--json`` payload)."""
+) -> CampaignStatus:
+    """Everything ``dialer status`` shows (also the ``--json`` payload)."""
     now = now or utcnow()
     config = config_of(campaign)
     with Session(engine) as session:
@@ -75,6 +143,7 @@ def campaign_status(
                 col(Attempt.status).in_(LIVE_ATTEMPT_STATUSES),
             )
         ).one()
+        scheduler_seen_at = heartbeat.last_seen(session)
     by_status: Counter[str] = Counter()
     by_outcome: Counter[str] = Counter()
     by_dtmf: Counter[str] = Counter()
@@ -84,9 +153,9 @@ def campaign_status(
             by_outcome[outcome] += n
         if digit is not None:
             by_dtmf[digit] += n
-    counts = {status.value: int(by_status.get(status.value, 0)) for status in ContactStatus}
+    counts = {status: int(by_status.get(status.value, 0)) for status in ContactStatus}
     total = sum(counts.values())
-    final = sum(counts[s.value] for s in FINAL_CONTACT_STATUSES)
+    final = sum(counts[s] for s in FINAL_CONTACT_STATUSES)
     groups = [
         WaitGroup(status, reason, bool(due) or first is None, int(n), first)
         for status, reason, due, n, first, _ in waiting
@@ -109,37 +178,43 @@ def campaign_status(
         live=int(live),
         max_concurrent=config.limits.max_concurrent if campaign.channel != "sms" else None,
         rps=config.limits.rps,
+        scheduler_silent=scheduler_silence(scheduler_seen_at, now, heartbeat.STALE_AFTER),
     )
     dtmf = {
-        str(digit): {"count": int(n), "label": config.menu_label(digit)}
+        str(digit): DtmfCount(count=int(n), label=config.menu_label(digit))
         for digit, n in sorted(by_dtmf.items())
     }
-    return {
-        "campaign": campaign.name,
-        "channel": campaign.channel,
-        "state": campaign.state,
-        "state_reason": campaign.state_reason,
-        "contacts": total,
-        "final": final,
-        "counts": counts,
-        "outcomes": {str(k): int(v) for k, v in sorted(by_outcome.items())},
-        "dtmf": dtmf,
-        "attempts": int(attempts),
-        "rate_per_min": int(recent),
-        "rate_per_s": round(rate, 2),
-        "live_attempts": int(live),
-        "eta": _iso(eta.at),
-        "eta_basis": eta.basis,
-        "loads": dict(
-            zip(
-                ("rows", "loaded", "rejected", "duplicates", "suppressed"),
-                map(int, loads),
-                strict=True,
-            )
+    rows, loaded, rejected, duplicates, suppressed = map(int, loads)
+    return CampaignStatus(
+        campaign=campaign.name,
+        channel=campaign.channel,
+        state=CampaignState(campaign.state),
+        state_reason=campaign.state_reason,
+        contacts=total,
+        final=final,
+        counts=counts,
+        outcomes={str(k): int(v) for k, v in sorted(by_outcome.items())},
+        dtmf=dtmf,
+        attempts=int(attempts),
+        rate_per_min=int(recent),
+        rate_per_s=round(rate, 2),
+        live_attempts=int(live),
+        eta=_iso(eta.at),
+        eta_basis=eta.basis,
+        loads=LoadTotals(
+            rows=rows,
+            loaded=loaded,
+            rejected=rejected,
+            duplicates=duplicates,
+            suppressed=suppressed,
         ),
-        "waiting": [{**line, "next_at": _iso(line["next_at"])} for line in explained],
-        "generated_at": _iso(now),
-    }
+        scheduler_seen_at=_iso(scheduler_seen_at),
+        waiting=[
+            WaitingLine(reason=line.reason, count=line.count, next_at=_iso(line.next_at))
+            for line in explained
+        ],
+        generated_at=_iso(now) or "",
+    )
 
 
 def _iso(moment: object) -> str | None:

@@ -20,8 +20,12 @@ without asking again. A caller further back is told when to ask again. So:
 - while work waits, a slot is always reserved ahead, so the sustained rate is ``r`` and late
   wake-ups do not lose time.
 
-If the key disappears (FLUSHALL) the schedule restarts from now while at most ``horizon / T
-= 2`` slots are still reserved: up to two requests more than the limit in that second.
+If the key disappears (FLUSHALL, eviction) callers may still hold slots reserved up to
+``now + horizon``, and the script cannot know where. So a lost (or brand-new) schedule starts
+at ``now + horizon``, after every slot that can still be reserved: the new slots are ``T``
+apart and start after the old ones end, so any 1-second window still holds at most
+``floor(r) + 1`` of them through a wipe. The price is one wait of ``horizon`` (two intervals)
+for the first request after a wipe or on a new key.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local interval = tonumber(ARGV[1])
 local horizon = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1])) or now
+local tat = tonumber(redis.call('GET', KEYS[1])) or (now + horizon)
 if tat < now then
   tat = now
 end
@@ -80,7 +84,8 @@ class RedisRateLimiter(RateLimiter):
     The limiter owns ``client``: ``aclose`` closes it. ``acquire`` makes one Redis round trip
     per try and raises ``redis.exceptions.ConnectionError`` / ``TimeoutError`` when Redis
     cannot be reached; the caller decides whether to retry. If the key disappears (FLUSHALL,
-    eviction) the schedule restarts from now (see the module docstring); if the script
+    eviction) the schedule restarts ``horizon`` from now, after any slot still reserved (see the
+    module docstring); if the script
     disappears (``SCRIPT FLUSH``, a restart) redis-py loads it again.
     """
 

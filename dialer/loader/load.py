@@ -9,26 +9,26 @@ inserted in batches; only the set of the campaign's numbers is kept.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from dialer.campaign.store import config_of, get_campaign
+from dialer.campaign.templates import field_columns, missing_fields
 from dialer.db.engine import session_scope
 from dialer.db.models import Load
 from dialer.db.types import utcnow
-from dialer.errors import ConfigError, InputFileError, StateError
+from dialer.errors import ConfigError, StateError
 from dialer.loader.phones import PhoneReject, normalize_phone_facts, zones_for
 from dialer.loader.reading import find_phone_column, open_csv
+from dialer.loader.rejects import RejectsFile
 from dialer.loader.store import ContactWriter, db_timestamp, existing_phones
-from dialer.loader.templates import field_columns, missing_fields
 from dialer.states import CampaignState, ContactStatus
 
 BATCH_SIZE = 20_000
@@ -47,42 +47,29 @@ class LoadSummary:
     duplicates: int
     suppressed: int
     rejects_file: str | None
+    warning: str | None = None
+    """Set when the loaded contacts will not be dialled yet: the campaign is completed or
+    paused (see ``waiting_note``)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-class _Rejects:
-    """The rejects CSV, created on the first rejected line."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.count = 0
-        self._handle: IO[str] | None = None
-        self._writer: Any = None
-
-    def add(self, line_no: int, value: str, reason: str, detail: str) -> None:
-        if self._handle is None:
-            try:
-                self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
-            except OSError as exc:
-                raise InputFileError(
-                    f"{self.path}: cannot write the rejects file: {exc.strerror}"
-                ) from None
-            self._writer = csv.writer(self._handle)
-            self._writer.writerow(["line", "value", "reason", "detail"])
-        self._writer.writerow([line_no, _safe(value), reason, detail])
-        self.count += 1
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-
-
-def _safe(value: str) -> str:
-    from dialer.export.cells import escape_formula
-
-    return escape_formula(value)
+def waiting_note(name: str, state: CampaignState, loaded: int) -> str | None:
+    """Why contacts just loaded will not be dialled until someone acts, or ``None``."""
+    if loaded == 0:
+        return None
+    if state == CampaignState.COMPLETED:
+        return (
+            f"campaign {name!r} is completed: the {loaded} new contacts wait until you start "
+            f"it again (dialer campaign start {name})"
+        )
+    if state == CampaignState.PAUSED:
+        return (
+            f"campaign {name!r} is paused: the {loaded} new contacts wait until you resume it "
+            f"(dialer campaign resume {name})"
+        )
+    return None
 
 
 def default_rejects_path(path: Path) -> Path:
@@ -110,7 +97,8 @@ def load_contacts(
         config = config_of(campaign)
         campaign_id = campaign.id or 0
         name = campaign.name
-    rejects = _Rejects(rejects_path or default_rejects_path(path))
+        state = CampaignState(campaign.state)
+    rejects = RejectsFile(rejects_path or default_rejects_path(path))
     countries = frozenset(config.countries)
     require_mobile = config.channel == "sms"
     default_zone = config.schedule.timezone
@@ -189,6 +177,7 @@ def load_contacts(
         duplicates=duplicates,
         suppressed=suppressed,
         rejects_file=str(rejects.path) if rejects.count else None,
+        warning=waiting_note(name, state, loaded),
     )
     with session_scope(engine) as session:
         session.add(

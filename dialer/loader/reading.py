@@ -1,6 +1,7 @@
 """Reading contact CSVs as marketing exports them, one record at a time.
 
-Encodings: UTF-8 with or without BOM, UTF-16 with BOM, else cp1251 (Excel's Russian "CSV").
+Encodings: UTF-8 and UTF-16 (LE or BE), each with or without a BOM, else cp1251 (Excel's
+Russian "CSV").
 A file whose first 64 KiB look like UTF-8 is checked to the end before the first row is read
 (a second, chunked pass over the bytes, about 1 GB/s); any invalid byte anywhere makes the
 whole file cp1251, so one file is never read in two encodings. cp1251 is read with
@@ -68,17 +69,46 @@ _NUMBER_HEADERS: Final = ("number", "номер")
 
 
 def detect_encoding(head: bytes) -> str:
-    """``utf-8-sig``, ``utf-16`` (by BOM), ``utf-8`` if ``head`` decodes as UTF-8 (a character
-    cut at the end of ``head`` is allowed), else ``cp1251``."""
+    """``utf-8-sig``, ``utf-16`` (by BOM), ``utf-16-le`` / ``utf-16-be`` without a BOM (by
+    where the NUL bytes fall), ``utf-8`` if ``head`` decodes as UTF-8 (a character cut at the
+    end of ``head`` is allowed), else ``cp1251``."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    unmarked = _utf16_without_bom(head)
+    if unmarked is not None:
+        return unmarked
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
         return "cp1251"
     return "utf-8"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` when ``head`` reads as UTF-16 text without a BOM.
+
+    A CSV always holds ASCII (digits, delimiters, line ends), and in UTF-16 every ASCII
+    character has a NUL high byte: at odd offsets little-endian, at even ones big-endian.
+    Cyrillic letters (U+04xx) have none. So: NULs on one side only, at least one ASCII
+    character in eight, and the text decodes strictly to printable characters and line
+    breaks. A binary file (an .xlsx is a zip) fails one of these."""
+    sample = head[: min(len(head), 4096) & ~1]
+    if b"\x00" not in sample:
+        return None
+    odd = sample[1::2].count(0)
+    even = sample[0::2].count(0)
+    pairs = len(sample) // 2
+    for encoding, ascii_side, other_side in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if other_side == 0 and ascii_side * 8 >= pairs:
+            try:
+                text = codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
+            except UnicodeDecodeError:
+                return None
+            readable = all(char.isprintable() or char in "\t\r\n" for char in text)
+            return encoding if readable else None
+    return None
 
 
 def detect_delimiter(sample_text: str) -> str:
@@ -239,7 +269,7 @@ def open_csv(path: str | os.PathLike[str]) -> CsvSource:
         total_bytes = os.fstat(binary.fileno()).st_size
         head = binary.read(HEAD_BYTES)
         encoding = detect_encoding(head)
-        if encoding != "utf-16" and b"\x00" in head:
+        if not encoding.startswith("utf-16") and b"\x00" in head:
             hint = " (an Excel workbook? save it as CSV)" if head.startswith(b"PK\x03\x04") else ""
             raise InputFileError(f"{path}: not a text file{hint}")
         if encoding == "utf-8" and not _is_utf8(binary):

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from dialer.campaign.store import config_of
 from dialer.db.models import Attempt, Campaign, Contact
 from dialer.policy.retry import decide, spends_budget
+from dialer.policy.windows import zones_of
 from dialer.states import (
     FINAL_CONTACT_STATUSES,
     LIVE_ATTEMPT_STATUSES,
@@ -20,16 +21,6 @@ from dialer.states import (
 )
 
 _OUTCOMES = frozenset(o.value for o in Outcome)
-
-
-def contact_zones(contact: Contact) -> list[str]:
-    """The resolved zone first, then the other zones the number may be in."""
-    return zones_of(contact.timezone, contact.timezones)
-
-
-def zones_of(timezone: str, timezones: str) -> list[str]:
-    """``timezone`` first, then the other zones of the space-separated ``timezones``."""
-    return [timezone, *(zone for zone in timezones.split() if zone != timezone)]
 
 
 def finish_attempt(
@@ -85,7 +76,7 @@ def finish_attempt(
         budget_used=contact.budget_used,
         attempts_made=contact.attempts,
         outcome_counts={Outcome(k): int(v) for k, v in counts.items() if k in _OUTCOMES},
-        zones=contact_zones(contact),
+        zones=zones_of(contact.timezone, contact.timezones),
         now=now,
     )
     new_status = decision.status

@@ -1,20 +1,25 @@
-"""Reconciling calls whose final event never came, from MTT's call history.
+"""Reconciling attempts whose final event never came, from MTT's histories.
 
-Before an attempt with no final event is written off as ``unknown``, the scheduler asks the
+Before a call attempt with no final event is written off as ``unknown``, the scheduler asks the
 Telecom API (``getCallHistory``) what happened to calls to that number since the attempt was
 dialled. History records carry no ``messId``, so a record matches an attempt by the dialled
 number (``cld``/``clid``) and time: the earliest record connected at or after the dial.
+
+SMS attempts are looked up by their ``message_sid`` in msapi's message list, which also lists
+the inbound messages (see ``dialer.outcomes.sms_history``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dialer.errors import ProviderError
+from dialer.providers.msapi import PAGE_LIMIT, MsapiClient
+from dialer.providers.msapi_models import MsapiMessage
 from dialer.providers.telecom_records import CallRecord
 from dialer.settings import Settings
 
@@ -22,6 +27,8 @@ log = logging.getLogger(__name__)
 
 CLOCK_SLACK = timedelta(minutes=1)
 """How far a history record's time may precede our dial time (clocks differ)."""
+MAX_INBOUND_PAGES = 50
+"""Most pages (of 20) of inbound messages read in one scan."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +46,68 @@ class Reconciled:
     duration: int
 
 
-Reconciler = Callable[[Sequence[Candidate]], dict[int, Reconciled]]
+class Reconciler:
+    """Reads MTT's histories for the scheduler. Each method makes its own short-lived client
+    (the scheduler is synchronous) and answers empty when its provider is not configured or
+    fails (logged); the attempts then stay as they are."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.has_calls = bool(settings.mtt_login and settings.mtt_sip_id)
+        self.has_sms = bool(settings.msapi_account_sid and settings.msapi_token.get_secret_value())
+
+    def calls(self, candidates: Sequence[Candidate]) -> dict[int, Reconciled]:
+        """Timed-out call attempts settled from ``getCallHistory``, by attempt id."""
+        if not (self.has_calls and candidates):
+            return {}
+        return asyncio.run(_look_up(self._settings, candidates))
+
+    def sms_messages(self, message_sids: Sequence[str]) -> list[MsapiMessage]:
+        """The messages with these sids as msapi lists them now (unknown sids are left out)."""
+        if not (self.has_sms and message_sids):
+            return []
+        found = asyncio.run(self._with_msapi(lambda client: _messages(client, message_sids)))
+        return found or []
+
+    def inbound_sms(self, since: datetime) -> list[MsapiMessage] | None:
+        """Inbound messages created at or after ``since`` (newest first, as msapi lists them;
+        at most ``MAX_INBOUND_PAGES`` pages); ``None`` when msapi could not be read."""
+        if not self.has_sms:
+            return None
+        return asyncio.run(self._with_msapi(lambda client: _inbound(client, since)))
+
+    async def _with_msapi(
+        self, read: Callable[[MsapiClient], Awaitable[list[MsapiMessage]]]
+    ) -> list[MsapiMessage] | None:
+        from dialer.providers.factory import build_sms_provider
+
+        client = build_sms_provider(self._settings)
+        try:
+            return await read(client)
+        except ProviderError as exc:
+            log.warning("msapi message history unavailable (%s)", exc)
+            return None
+        finally:
+            await client.aclose()
+
+
+async def _messages(client: MsapiClient, message_sids: Sequence[str]) -> list[MsapiMessage]:
+    found: list[MsapiMessage] = []
+    for sid in message_sids:
+        page = await client.get_message(sid)
+        found.extend(m for m in page.messages if m.message_sid == sid)
+    return found
+
+
+async def _inbound(client: MsapiClient, since: datetime) -> list[MsapiMessage]:
+    found: list[MsapiMessage] = []
+    for index in range(MAX_INBOUND_PAGES):
+        page = await client.list_messages(offset=index * PAGE_LIMIT, direction="inbound")
+        fresh = [m for m in page.messages if m.created is None or m.created >= since]
+        found.extend(fresh)
+        if len(fresh) < len(page.messages) or len(page.messages) < PAGE_LIMIT:
+            break
+    return found
 
 
 def match_history(
@@ -68,14 +136,10 @@ def match_history(
 
 
 def build_reconciler(settings: Settings) -> Reconciler | None:
-    """A reconciler that asks MTT's Telecom API, or ``None`` when no credentials are set."""
-    if not (settings.mtt_login and settings.mtt_sip_id):
-        return None
-
-    def reconcile(candidates: Sequence[Candidate]) -> dict[int, Reconciled]:
-        return asyncio.run(_look_up(settings, candidates))
-
-    return reconcile
+    """A reconciler for the configured providers, or ``None`` when neither the Telecom API
+    nor msapi has credentials."""
+    reconciler = Reconciler(settings)
+    return reconciler if reconciler.has_calls or reconciler.has_sms else None
 
 
 async def _look_up(settings: Settings, candidates: Sequence[Candidate]) -> dict[int, Reconciled]:

@@ -1,4 +1,5 @@
-"""Pure policy: outcome classification, calling windows and the retry decision.
+"""Pure policy: outcome classification, calling windows, the dial-time gates and the retry
+decision.
 
 Functions of their inputs only: no database, network or clock (``now`` is passed in).
 """

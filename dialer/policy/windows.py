@@ -107,3 +107,9 @@ def is_open(
     """Whether the window is open at ``now`` for a contact in ``zones``."""
     moment = next_open(window, days, zones, now, strict=strict)
     return moment is not None and moment <= now.astimezone(UTC)
+
+
+def zones_of(timezone: str, timezones: str) -> list[str]:
+    """A contact's zones: ``timezone`` (the resolved one) first, then the other zones of the
+    space-separated ``timezones`` its number may be in."""
+    return [timezone, *(zone for zone in timezones.split() if zone != timezone)]

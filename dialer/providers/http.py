@@ -25,7 +25,6 @@ from dialer.errors import (
     TransientProviderError,
     UnknownOutcomeError,
 )
-from dialer.logs import mask_phone as mask_phone  # one masking rule, re-exported
 
 USER_AGENT = "dialer/0.1"
 QueryParams = Mapping[str, str | int]
@@ -119,6 +118,17 @@ def malformed_answer(what: str, response: httpx.Response) -> ProviderError:
         raw=response.text,
         status_code=response.status_code,
     )
+
+
+def mask_number(number: str) -> str:
+    """One number-ish *value*, whatever its shape: ``79101234567`` -> ``7910*****67``; the
+    first 4 and last 2 characters survive; 6 characters or fewer are masked completely.
+
+    Use it for a value known to be a number (even a malformed one, which
+    ``dialer.logs.mask_phone`` would not recognise inside free text)."""
+    if len(number) <= 6:
+        return "*" * len(number)
+    return number[:4] + "*" * (len(number) - 6) + number[-2:]
 
 
 def _describe(exc: Exception) -> str:

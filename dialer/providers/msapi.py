@@ -26,7 +26,7 @@ from dialer.providers.http import (
     QueryParams,
     build_client,
     malformed_answer,
-    mask_phone,
+    mask_number,
     raise_for_transport_status,
     send,
 )
@@ -120,7 +120,7 @@ class MsapiClient(SmsProvider):
         ``ProviderRefusedError(campaign_level=True)`` when the sender is empty.
         """
         if not _SMS_NUMBER.fullmatch(request.to):
-            raise InvalidNumberError(f"SMS recipient {mask_phone(request.to)} is not a number")
+            raise InvalidNumberError(f"SMS recipient {mask_number(request.to)} is not a number")
         if not request.sender:
             raise ProviderRefusedError("SMS sender is empty", campaign_level=True)
         body = {
@@ -137,7 +137,7 @@ class MsapiClient(SmsProvider):
         logger.debug(
             "msapi message accepted: attempt=%s to=%s sid=%s",
             request.attempt_id,
-            mask_phone(request.to),
+            mask_number(request.to),
             submitted.provider_id,
         )
         return submitted

@@ -20,7 +20,7 @@ from dialer.errors import (
     UnknownOutcomeError,
 )
 from dialer.providers.base import CallProvider, CallRequest, MenuOption, Submitted
-from dialer.providers.http import build_client, mask_phone, raise_for_transport_status, send
+from dialer.providers.http import build_client, mask_number, raise_for_transport_status, send
 from dialer.providers.loose_json import parse_loose
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def build_call_payload(
     exactly where sb-api itself would refuse, so no request is made for them.
     """
     if not _ELEVEN_DIGITS.fullmatch(request.to):
-        raise InvalidNumberError(f"b_number {mask_phone(request.to)} is not 11 digits")
+        raise InvalidNumberError(f"b_number {mask_number(request.to)} is not 11 digits")
     ivr = bool(request.menu)
     # The informer table makes a_number optional (default: sip_id); ivr-api requires it.
     if (ivr or request.caller_id) and not _ELEVEN_DIGITS.fullmatch(request.caller_id):
@@ -161,7 +161,7 @@ class MttSbClient(CallProvider):
         logger.debug(
             "sb-api call accepted: attempt=%s to=%s call_id=%s",
             request.attempt_id,
-            mask_phone(request.to),
+            mask_number(request.to),
             submitted.provider_id,
         )
         return submitted

@@ -157,10 +157,10 @@ def collect_report(engine: Engine, campaign: Campaign, now: datetime | None = No
     menu = [(str(item.digit), item.display_label) for item in config.menu]
     funnel = funnel_steps(
         channel=campaign.channel,
-        loaded=int(status["contacts"]),
+        loaded=status.contacts,
         dialled=int(dialled),
         answered=int(answered),
-        dtmf={digit: int(v["count"]) for digit, v in status["dtmf"].items()},
+        dtmf={digit: item.count for digit, item in status.dtmf.items()},
         menu=menu,
     )
     return ReportData(
@@ -169,7 +169,11 @@ def collect_report(engine: Engine, campaign: Campaign, now: datetime | None = No
         state=campaign.state,
         state_reason=campaign.state_reason,
         generated_at=now,
-        status={key: status[key] for key in STATUS_KEYS},
+        status={
+            key: value
+            for key, value in status.model_dump(mode="json").items()
+            if key in STATUS_KEYS
+        },
         funnel=funnel,
         causes=cause_table((c, str(o), int(n)) for c, o, n in cause_rows),
         timeline=timeline,

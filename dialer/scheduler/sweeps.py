@@ -70,11 +70,20 @@ def timed_out_attempts(session: Session, now: datetime, *, lock: bool = True) ->
 
 def timed_out_candidates(session: Session, now: datetime) -> list[Candidate]:
     """The timed-out call attempts, for a call-history lookup before they are written off."""
-    return [
-        Candidate(attempt.id or 0, attempt.number, attempt.dialing_at or now)
-        for attempt in timed_out_attempts(session, now, lock=False)
-        if attempt.channel != "sms"
-    ]
+    return timed_out_lookups(session, now)[0]
+
+
+def timed_out_lookups(session: Session, now: datetime) -> tuple[list[Candidate], list[str]]:
+    """The timed-out attempts to look up before they are written off: call attempts (for
+    ``getCallHistory``) and the ``message_sid`` of SMS attempts (for msapi's message list)."""
+    calls: list[Candidate] = []
+    messages: list[str] = []
+    for attempt in timed_out_attempts(session, now, lock=False):
+        if attempt.channel != "sms":
+            calls.append(Candidate(attempt.id or 0, attempt.number, attempt.dialing_at or now))
+        elif attempt.provider_id:
+            messages.append(attempt.provider_id)
+    return calls, messages
 
 
 def finish_timed_out(

@@ -23,11 +23,11 @@ from dialer.campaign.config import CampaignConfig
 from dialer.campaign.store import config_of
 from dialer.db.engine import is_sqlite, session_scope
 from dialer.db.models import Attempt, Campaign, Contact
-from dialer.dispatch.gates import check_gates
 from dialer.dnc import dnc_numbers_among
-from dialer.outcomes.finish import contact_zones
 from dialer.outcomes.inbox import pending_event_ids
 from dialer.outcomes.reconcile import Reconciled
+from dialer.policy.gates import check_gates
+from dialer.policy.windows import zones_of
 from dialer.scheduler import sweeps
 from dialer.settings import Settings
 from dialer.states import (
@@ -164,7 +164,7 @@ def _schedule_campaign(
         verdict = check_gates(
             campaign_state=campaign.state,
             config=config,
-            zones=contact_zones(contact),
+            zones=zones_of(contact.timezone, contact.timezones),
             on_dnc=contact.phone in on_dnc,
             budget_used=contact.budget_used,
             now=now,
@@ -175,7 +175,7 @@ def _schedule_campaign(
         contact.reason = verdict.reason
         contact.updated_at = now
         if verdict.final_status is not None:
-            contact.status = verdict.final_status
+            contact.status = verdict.final_status.value
             contact.next_attempt_at = None
             if verdict.final_status == ContactStatus.OPTED_OUT:
                 contact.outcome = Outcome.OPTED_OUT.value

@@ -7,6 +7,7 @@ dates ``YYYY-MM-DD HH:MM:SS``). Histories list the simulator's ended calls; time
 hour is returned, as the docs say for the by-customer method. Calls are selected by the real
 time they were placed: their reported ``connect_time`` is in simulated time (placement plus
 simulated ringing) and may lie ahead of the wall clock when ``speed`` > 1.
+The CallBack methods live in ``callback`` and are dispatched from here.
 """
 
 from __future__ import annotations
@@ -18,28 +19,16 @@ from datetime import UTC, datetime, timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
+from dialer.simulator.callback import CALLBACK_METHODS
 from dialer.simulator.config import SimulatorConfig
 from dialer.simulator.httputil import credentials_match, json_response, read_json, simulator_of
 from dialer.simulator.records import CallRecord
+from dialer.simulator.rpc import RpcError
 from dialer.simulator.state import Simulator
 
 MAX_RECORDS = 1000
 DEFAULT_WINDOW = timedelta(minutes=30)
 DESTINATION = "RUSSIAN FEDERATION"
-
-
-class RpcError(Exception):
-    """A JSON-RPC error; ``data`` is omitted from the answer when ``None``."""
-
-    def __init__(self, code: int, message: str, data: str | None = None) -> None:
-        super().__init__(message)
-        self.code, self.message, self.data = code, message, data
-
-    def document(self) -> dict[str, object]:
-        error: dict[str, object] = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            error["data"] = self.data
-        return error
 
 
 def _not_found() -> RpcError:
@@ -125,6 +114,7 @@ _METHODS: Mapping[str, Callable[[Simulator, object], dict[str, object]]] = {
     "getCustomerBalance": get_customer_balance,
     "getCallHistory": get_call_history,
     "getServiceHistoryByCustomer": get_service_history,
+    **CALLBACK_METHODS,
 }
 
 

@@ -18,7 +18,15 @@ caller_id = "74950000000"
 """
 
 
-@pytest.mark.parametrize("path", sorted(Path("campaigns").glob("*.toml")))
+CAMPAIGNS = sorted((Path(__file__).resolve().parents[2] / "campaigns").glob("*.toml"))
+
+
+def test_the_example_campaigns_are_found() -> None:
+    """Found from this file, not the working directory: never a silently empty table."""
+    assert len(CAMPAIGNS) >= 3
+
+
+@pytest.mark.parametrize("path", CAMPAIGNS, ids=[path.stem for path in CAMPAIGNS])
 def test_example_campaigns_are_valid(path: Path) -> None:
     config = load_config(path)
     assert config.name == path.stem
@@ -87,8 +95,8 @@ IVR = BASE.replace('channel = "tts"', 'channel = "ivr"')
     ("menu", "message"),
     [
         ("", "an ivr campaign needs at least one [[menu]]"),
-        ("[[menu]]\ndigit = 0\naction = 'notify'\n", "menu.0.digit"),
-        ("[[menu]]\ndigit = 10\naction = 'notify'\n", "menu.0.digit"),
+        ("[[menu]]\ndigit = 0\naction = 'notify'\n", "menu[1].digit"),
+        ("[[menu]]\ndigit = 10\naction = 'notify'\n", "menu[1].digit"),
         (
             "[[menu]]\ndigit = 1\naction = 'notify'\n[[menu]]\ndigit = 1\naction = 'optout'\n",
             "menu digits must be unique",
@@ -96,7 +104,7 @@ IVR = BASE.replace('channel = "tts"', 'channel = "ivr"')
         ("[[menu]]\ndigit = 3\naction = 'transfer'\n", "a transfer needs 'to'"),
         ("[[menu]]\ndigit = 3\naction = 'transfer'\nto = '8499709011'\n", "exactly 11 digits"),
         ("[[menu]]\ndigit = 1\naction = 'notify'\nto = '74997090111'\n", "only for action"),
-        ("[[menu]]\ndigit = 1\naction = 'call'\n", "menu.0.action"),
+        ("[[menu]]\ndigit = 1\naction = 'call'\n", "menu[1].action"),
     ],
 )
 def test_menu_rules(menu: str, message: str) -> None:
@@ -128,3 +136,30 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
     bad.write_text("name = ", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"bad.toml: not valid TOML"):
         load_config(bad)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        (
+            'days = ["mon", "tus"]',
+            "x.toml: schedule.days[2]: 'tus' is not one of 'mon', 'tue', 'wed', 'thu', 'fri', "
+            "'sat' or 'sun'",
+        ),
+        (
+            'days = ["Sunday", "mon", "tus"]',
+            "x.toml: schedule.days[1]: 'Sunday' is not one of 'mon', 'tue', 'wed', 'thu', 'fri', "
+            "'sat' or 'sun' (1 more problem, first at schedule.days[3])",
+        ),
+        (
+            'window = "9-21"\ndays = ["mon", "x", "y"]',
+            "x.toml: schedule.window: '9-21' is not a window; use 'HH:MM-HH:MM', e.g. "
+            "'09:00-21:00' (2 more problems, first at schedule.days[2])",
+        ),
+    ],
+)
+def test_a_bad_value_is_named_with_the_good_ones(schedule: str, message: str) -> None:
+    """Not "... 'sun' (and 1 more)", which reads like an eighth weekday."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(f"{BASE}\n[schedule]\n{schedule}\n", "x.toml")
+    assert str(caught.value) == message

@@ -41,12 +41,7 @@ class Collector:
     server: CollectorServer
     settings: Settings
     internal: httpx.Client | None = None
-    """A client for the internal listener (``/healthz``, ``/metrics``), when started."""
-
-    @property
-    def metrics(self) -> httpx.Client:
-        assert self.internal is not None, "start_collector(internal=True)"
-        return self.internal
+    """A client for ``/healthz`` and ``/metrics`` (started with ``metrics=True``)."""
 
     def hook(self, route: str, token: str = TOKEN) -> str:
         return f"/hooks/{token}/mtt/{route}"
@@ -138,8 +133,9 @@ def start_collector(collector_sqlite_url: str) -> Iterator[StartCollector]:
     """``start_collector(url=..., engine=..., **settings)`` -> a running ``Collector``.
 
     Defaults: the test's SQLite copy, ``TOKEN``, ``apply_inline=True``, no internal
-    listener (``internal=True``: ``/healthz`` and ``/metrics`` through ``Collector.metrics``).
-    Everything started is stopped and disposed of at the end of the test.
+    listener (``metrics=True``: ``/healthz`` and ``/metrics`` on a free port, reached with
+    ``collector.internal``). Everything started is stopped and disposed of at the end of the
+    test.
     """
     running = _Running()
 
@@ -149,7 +145,7 @@ def start_collector(collector_sqlite_url: str) -> Iterator[StartCollector]:
         engine: Engine | None = None,
         broker_ping: Callable[[], bool] | None = None,
         apply_inline: bool = True,
-        internal: bool = False,
+        metrics: bool = False,
         **overrides: object,
     ) -> Collector:
         if engine is None:
@@ -161,7 +157,7 @@ def start_collector(collector_sqlite_url: str) -> Iterator[StartCollector]:
             engine,
             broker_ping=broker_ping,
             apply_inline=apply_inline,
-            metrics_port=0 if internal else None,
+            metrics_port=0 if metrics else None,
         )
         base_url = server.start()
         collector = Collector(
@@ -170,7 +166,7 @@ def start_collector(collector_sqlite_url: str) -> Iterator[StartCollector]:
             client=httpx.Client(base_url=base_url, timeout=30),
             server=server,
             settings=settings,
-            internal=httpx.Client(base_url=server.metrics_url, timeout=30) if internal else None,
+            internal=httpx.Client(base_url=server.metrics_url, timeout=30) if metrics else None,
         )
         running.collectors.append(collector)
         return collector

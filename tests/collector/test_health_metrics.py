@@ -1,12 +1,12 @@
-"""``/healthz`` and ``/metrics``."""
+"""``/healthz`` and ``/metrics``: on the internal listener only, database gauges cached."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
+import httpx
 import pytest
-from prometheus_client import CollectorRegistry, generate_latest
 from sqlalchemy import event
 from sqlmodel import Session
 
@@ -14,7 +14,6 @@ from dialer.collector import health
 from dialer.collector.gauges import DatabaseGauges
 from dialer.collector.metrics import dispatch_latency
 from dialer.db.engine import make_engine
-from dialer.db.migrate import upgrade
 from dialer.db.models import Attempt, Campaign, Contact
 from tests.collector.conftest import Collector, StartCollector
 
@@ -24,17 +23,27 @@ EVENT = (
 )
 
 
+def internal(collector: Collector) -> httpx.Client:
+    assert collector.internal is not None
+    return collector.internal
+
+
 def test_healthz_ok_without_a_broker(start_collector: StartCollector) -> None:
-    response = start_collector(internal=True).metrics.get("/healthz")
+    collector = start_collector(metrics=True)
+    response = internal(collector).get("/healthz")
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "db": True, "broker": None}
 
 
 def test_healthz_ok_with_a_broker(start_collector: StartCollector) -> None:
-    collector = start_collector(internal=True, broker_ping=lambda: True)
+    collector = start_collector(broker_ping=lambda: True, metrics=True)
 
-    assert collector.metrics.get("/healthz").json() == {"status": "ok", "db": True, "broker": True}
+    assert internal(collector).get("/healthz").json() == {
+        "status": "ok",
+        "db": True,
+        "broker": True,
+    }
 
 
 def _raises() -> bool:
@@ -43,9 +52,9 @@ def _raises() -> bool:
 
 @pytest.mark.parametrize("ping", [lambda: False, _raises], ids=["false", "raises"])
 def test_healthz_503_when_the_broker_fails(start_collector: StartCollector, ping: object) -> None:
-    collector = start_collector(internal=True, broker_ping=ping)
+    collector = start_collector(broker_ping=ping, metrics=True)
 
-    response = collector.metrics.get("/healthz")
+    response = internal(collector).get("/healthz")
 
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "db": True, "broker": False}
@@ -56,9 +65,9 @@ def test_healthz_503_when_the_broker_hangs(
 ) -> None:
     monkeypatch.setattr(health, "CHECK_TIMEOUT_SECONDS", 0.2)
     release = threading.Event()
-    collector = start_collector(internal=True, broker_ping=lambda: release.wait(5))
+    collector = start_collector(broker_ping=lambda: release.wait(5), metrics=True)
     try:
-        response = collector.metrics.get("/healthz")
+        response = internal(collector).get("/healthz")
     finally:
         release.set()
 
@@ -71,8 +80,8 @@ def test_healthz_503_when_the_database_is_unreachable(
 ) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'missing-dir' / 'dialer.db'}")
     try:
-        collector = start_collector(internal=True, engine=engine, broker_ping=lambda: True)
-        response = collector.metrics.get("/healthz")
+        collector = start_collector(engine=engine, broker_ping=lambda: True, metrics=True)
+        response = internal(collector).get("/healthz")
     finally:
         engine.dispose()
 
@@ -106,7 +115,7 @@ def _seed_contacts(collector: Collector) -> None:
 
 
 def test_metrics_expose_counters_and_database_gauges(start_collector: StartCollector) -> None:
-    collector = start_collector(internal=True)
+    collector = start_collector(metrics=True)
     _seed_contacts(collector)
     dispatch_latency().observe(0.25)
     collector.client.post(collector.hook("call"), content=EVENT)
@@ -114,7 +123,7 @@ def test_metrics_expose_counters_and_database_gauges(start_collector: StartColle
     collector.client.post(collector.hook("ivr"), content="nonsense")
     collector.client.post(collector.hook("sms", "bad-token"), content="x")
 
-    response = collector.metrics.get("/metrics")
+    response = internal(collector).get("/metrics")
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -139,8 +148,8 @@ def test_metrics_expose_counters_and_database_gauges(start_collector: StartColle
 def test_metrics_survive_a_database_outage(start_collector: StartCollector, tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'no-tables.db'}")
     try:
-        collector = start_collector(internal=True, engine=engine)
-        response = collector.metrics.get("/metrics")
+        collector = start_collector(engine=engine, metrics=True)
+        response = internal(collector).get("/metrics")
     finally:
         engine.dispose()
 
@@ -150,47 +159,64 @@ def test_metrics_survive_a_database_outage(start_collector: StartCollector, tmp_
 
 
 def test_each_app_has_its_own_registry(start_collector: StartCollector) -> None:
-    first, second = start_collector(internal=True), start_collector(internal=True)
+    first, second = start_collector(metrics=True), start_collector(metrics=True)
     first.client.post(first.hook("call"), content=EVENT)
 
     assert (
         'dialer_events_total{kind="call_ended",route="call"} 1.0'
-        in first.metrics.get("/metrics").text
+        in internal(first).get("/metrics").text
     )
-    assert "dialer_events_total{" not in second.metrics.get("/metrics").text
+    assert "dialer_events_total{" not in internal(second).get("/metrics").text
 
 
-def test_the_public_port_answers_404_for_healthz_and_metrics(
+@pytest.mark.parametrize("path", ["/healthz", "/metrics"])
+def test_the_public_port_does_not_serve_internals(
+    start_collector: StartCollector, path: str
+) -> None:
+    collector = start_collector(metrics=True)
+
+    assert collector.client.get(path).status_code == 404
+    assert internal(collector).get(path).status_code == 200
+
+
+def test_without_a_metrics_port_there_is_no_internal_listener(collector: Collector) -> None:
+    assert collector.server.metrics_url == ""
+    assert collector.client.get("/metrics").status_code == 404
+
+
+def test_database_gauges_are_read_once_per_interval_however_many_scrapes(
     start_collector: StartCollector,
 ) -> None:
-    collector = start_collector(internal=True)
+    collector = start_collector(metrics=True)
+    _seed_contacts(collector)
+    statements: list[str] = []
 
-    for path in ("/healthz", "/metrics"):
-        assert collector.client.get(path).status_code == 404
-        assert collector.metrics.get(path).status_code == 200
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
 
-
-def test_database_gauges_query_once_per_interval_however_many_scrapes(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'gauges.db'}")
-    upgrade(engine)
-    queries: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda *args: queries.append(str(args[2])))
-    now = [1000.0]
-    registry = CollectorRegistry()
-    registry.register(DatabaseGauges(engine, interval_seconds=15.0, clock=lambda: now[0]))
+    event.listen(collector.engine, "before_cursor_execute", count)
     try:
-        for _ in range(50):
-            generate_latest(registry)
-        first_reading = len(queries)
-        now[0] += 14.9
-        for _ in range(50):
-            generate_latest(registry)
-        assert len(queries) == first_reading
-        now[0] += 0.2
-        generate_latest(registry)
-        generate_latest(registry)
+        texts = [internal(collector).get("/metrics").text for _ in range(40)]
+    finally:
+        event.remove(collector.engine, "before_cursor_execute", count)
+
+    assert len(statements) == 3  # contacts by status, by outcome, queue depth: once
+    assert all('dialer_contacts{status="reached"} 1.0' in text for text in texts)
+
+
+def test_database_gauges_are_read_again_after_the_interval() -> None:
+    now = [0.0]
+    reads: list[int] = []
+
+    engine = make_engine("sqlite://")
+    event.listen(engine, "before_cursor_execute", lambda *args: reads.append(1))
+    try:
+        gauges = DatabaseGauges(engine, cache_seconds=15.0, clock=lambda: now[0])
+        for moment in (0.0, 5.0, 14.9, 15.0, 20.0, 31.0):
+            now[0] = moment
+            list(gauges.collect())
     finally:
         engine.dispose()
 
-    assert first_reading == 3  # contacts by status, by outcome, queued attempts
-    assert len(queries) == 2 * first_reading
+    # No tables: each read fails at its first query, once per interval (0, 15, 31).
+    assert len(reads) == 3

@@ -61,15 +61,3 @@ def test_the_base_file_needs_no_simulator_and_no_env_file() -> None:
     for service in DIALER_SERVICES:
         env_files = base[service]["env_file"]
         assert all(entry["required"] is False for entry in env_files)
-
-
-def test_the_collector_healthcheck_uses_the_internal_listener() -> None:
-    collector = _services("docker-compose.yml")["collector"]
-    command = collector["command"]
-    metrics_port = command[command.index("--metrics-port") + 1]
-    public_port = command[command.index("--port") + 1]
-    probe = " ".join(collector["healthcheck"]["test"])
-
-    assert f"http://127.0.0.1:{metrics_port}/healthz" in probe
-    assert metrics_port != public_port
-    assert all(not str(mapping).startswith(f"{metrics_port}:") for mapping in collector["ports"])

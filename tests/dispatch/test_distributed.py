@@ -44,7 +44,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 RPS = 8
 CONTACTS = 80
-TOKEN = "test-token-123-distributed"
+TOKEN = "test-token-123-0123456789"
 
 CAMPAIGN = (
     campaign_toml(name="dist", text="Привет {name}")
@@ -166,8 +166,9 @@ def test_kill_a_worker_and_wipe_redis_mid_campaign(cluster: Cluster) -> None:
 
     assert wait_until_done(cluster.engine, "dist", 200) == "completed"
     stats = assert_every_number_called_once(cluster, numbers)
-    # Wiping Redis restarts the rate schedule while up to two slots are still reserved.
-    assert stats["peak_rps"] <= RPS + 3
+    # A wiped schedule restarts after every slot that may still be reserved (issue 10.9):
+    # the limit holds through the wipe as it does without one.
+    assert stats["peak_rps"] <= RPS + 1
 
 
 @pytest.mark.timeout(300)

@@ -118,7 +118,7 @@ def assert_status_agrees_with_exports(engine: Engine, name: str, tmp_path: Path)
         attempts = list(csv.DictReader(handle))
     with Session(engine) as session:
         campaign = session.exec(select(Campaign).where(Campaign.name == name)).one()
-    status = campaign_status(engine, campaign)
+    status = campaign_status(engine, campaign).model_dump(mode="json")
 
     by_status = Counter(row["status"] for row in contacts)
     assert {k: v for k, v in status["counts"].items() if v} == dict(by_status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,10 +19,13 @@ from dialer.export.progress import (
     current_rate,
     estimate_finish,
     explain_waiting,
+    scheduler_silence,
 )
-from dialer.export.status import campaign_status
+from dialer.export.status import CampaignStatus, campaign_status
 from dialer.export.status_view import status_renderable
 from dialer.loader.load import load_contacts
+from dialer.scheduler import heartbeat
+from dialer.states import CampaignState
 from tests.support.factories import make_campaign, make_config, write_csv
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -93,7 +97,7 @@ def test_waiting_reasons_explain_due_contacts_by_what_holds_them() -> None:
             "max_concurrent": 10,
             "rps": 5.0,
         }
-        return explain_waiting(groups, **{**base, **kwargs})  # type: ignore[arg-type]
+        return [asdict(line) for line in explain_waiting(groups, **{**base, **kwargs})]  # type: ignore[arg-type]
 
     assert explain() == [
         {"reason": "in line for the rate limit (5/s)", "count": 30, "next_at": None},
@@ -103,6 +107,34 @@ def test_waiting_reasons_explain_due_contacts_by_what_holds_them() -> None:
     assert explain(live=10)[0]["reason"] == "all 10 call slots busy"
     paused = explain(state="paused", state_reason="balance 3.00 below 100")
     assert paused[0]["reason"] == "campaign paused: balance 3.00 below 100"
+    silent = explain(scheduler_silent=timedelta(seconds=45))
+    assert (
+        silent[0]["reason"]
+        == "no scheduler seen for 45 s (start `dialer scheduler`, or `dialer run` again)"
+    )
+    assert explain(scheduler_silent=timedelta.max)[0]["reason"] == (
+        "no scheduler seen (start `dialer scheduler`, or `dialer run` again)"
+    )
+    assert explain(state="paused", scheduler_silent=timedelta.max)[0]["reason"] == (
+        "campaign paused"
+    )
+
+
+@pytest.mark.parametrize(
+    ("seen_ago", "silent"),
+    [
+        (None, timedelta.max),
+        (timedelta(seconds=0), None),
+        (timedelta(seconds=30), None),
+        (timedelta(seconds=31), timedelta(seconds=31)),
+        (timedelta(hours=2), timedelta(hours=2)),
+    ],
+)
+def test_scheduler_silence_counts_only_a_stale_heartbeat(
+    seen_ago: timedelta | None, silent: timedelta | None
+) -> None:
+    seen_at = None if seen_ago is None else NOW - seen_ago
+    assert scheduler_silence(seen_at, NOW, timedelta(seconds=30)) == silent
 
 
 def test_status_of_a_running_campaign(engine: Engine, tmp_path: Path) -> None:
@@ -138,7 +170,17 @@ def test_status_of_a_running_campaign(engine: Engine, tmp_path: Path) -> None:
         session.add_all(contacts)
     with session_scope(engine) as session:
         campaign = session.exec(select(Campaign)).one()
-    data = campaign_status(engine, campaign, now=NOW)
+    assert campaign_status(engine, campaign, now=NOW).model_dump(mode="json")["waiting"][0] == {
+        "reason": "no scheduler seen (start `dialer scheduler`, or `dialer run` again)",
+        "count": 5,
+        "next_at": None,
+    }
+    heartbeat.beat(engine, "scheduler/host:1", NOW - timedelta(seconds=45))
+    stale = campaign_status(engine, campaign, now=NOW).model_dump(mode="json")
+    assert stale["scheduler_seen_at"] == "2026-11-02T08:59:15+00:00"
+    assert stale["waiting"][0]["reason"].startswith("no scheduler seen for 45 s")
+    heartbeat.beat(engine, "scheduler/host:1", NOW - timedelta(seconds=3))
+    data = campaign_status(engine, campaign, now=NOW).model_dump(mode="json")
 
     assert data["counts"]["reached"] == 2
     assert data["attempts"] == 3
@@ -153,7 +195,7 @@ def test_status_of_a_running_campaign(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_the_status_table_shows_rate_eta_and_reasons() -> None:
-    data = {
+    fields = {
         "campaign": "c",
         "channel": "ivr",
         "state": "running",
@@ -171,14 +213,19 @@ def test_the_status_table_shows_rate_eta_and_reasons() -> None:
         "waiting": [
             {"reason": "retry after busy", "count": 2, "next_at": "2026-11-02T09:10:00+00:00"}
         ],
+        "rate_per_min": 3,
+        "loads": {"rows": 10, "loaded": 10, "rejected": 0, "duplicates": 0, "suppressed": 0},
+        "scheduler_seen_at": "2026-11-02T09:00:00+00:00",
+        "generated_at": "2026-11-02T09:00:05+00:00",
     }
+    data = CampaignStatus.model_validate(fields)
     console = Console(record=True, width=120)
     console.print(status_renderable(data))
     text = console.export_text()
     assert "0.05/s now, 1 live" in text
-    assert "ETA       2026-11-02T09:10:00+00:00 (7 contact(s) to dial at 0.1/s)" in text
+    assert "ETA        2026-11-02T09:10:00+00:00 (7 contact(s) to dial at 0.1/s)" in text
+    assert "scheduler  last seen 2026-11-02T09:00:00+00:00" in text
     assert "retry after busy" in text
     assert "pickup" in text
-    data["state"] = "completed"
-    console.print(status_renderable(data))
+    console.print(status_renderable(data.model_copy(update={"state": CampaignState.COMPLETED})))
     assert "finished  2026-11-02T09:10:00+00:00" in console.export_text()

@@ -13,11 +13,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from dialer.db.engine import session_scope
-from dialer.db.models import Contact
+from dialer.db.models import Campaign, Contact
 from dialer.dnc import add_to_dnc
 from dialer.errors import ConfigError, InputFileError, NotFoundError
-from dialer.loader.load import fields_json_encoder, load_contacts
+from dialer.loader.load import fields_json_encoder, load_contacts, waiting_note
 from dialer.loader.store import ContactWriter, db_timestamp
+from dialer.states import CampaignState
 from tests.support.factories import make_campaign, make_config, write_csv
 
 # Every kind of damage, one line each, in an Excel-style cp1251 ';' file.
@@ -263,3 +264,43 @@ def test_a_file_failing_midway_keeps_the_full_batches_before(
         load_contacts(engine, "test", path, batch_size=2)
     # Ann and Bob made a full batch; Cid's batch never filled.
     assert set(_stored(engine, campaign_id)) == {"79161234567", "79167654321"}
+
+
+@pytest.mark.parametrize(
+    ("state", "loaded", "expected"),
+    [
+        ("draft", 3, None),
+        ("running", 3, None),
+        ("completed", 0, None),
+        (
+            "completed",
+            3,
+            "campaign 'c' is completed: the 3 new contacts wait until you start it again "
+            "(dialer campaign start c)",
+        ),
+        (
+            "paused",
+            2,
+            "campaign 'c' is paused: the 2 new contacts wait until you resume it "
+            "(dialer campaign resume c)",
+        ),
+    ],
+)
+def test_the_load_says_when_new_contacts_will_wait(
+    state: str, loaded: int, expected: str | None
+) -> None:
+    assert waiting_note("c", CampaignState(state), loaded) == expected
+
+
+def test_loading_into_a_completed_campaign_says_so(engine: Engine, tmp_path: Path) -> None:
+    campaign_id = make_campaign(engine, make_config(text="Hi"))
+    with session_scope(engine) as session:
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None
+        campaign.state = "completed"
+    summary = load_contacts(engine, "test", write_csv(tmp_path / "c.csv", "phone\n79161234567\n"))
+    assert summary.loaded == 1
+    assert summary.as_dict()["warning"] == (
+        "campaign 'test' is completed: the 1 new contacts wait until you start it again "
+        "(dialer campaign start test)"
+    )

@@ -66,6 +66,16 @@ def test_utf16_with_bom_and_tabs(tmp_path: Path) -> None:
         assert list(source) == [(2, ["Оля", "89161234567"])]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_read_too(tmp_path: Path, encoding: str) -> None:
+    """Some exporters write UTF-16 with no BOM; its NUL bytes used to mean "not a text file"."""
+    path = _write(tmp_path, "Имя;Телефон\r\nОля;89161234567\r\nЁж;+7 916 123-45-68\r\n", encoding)
+    with open_csv(path) as source:
+        assert (source.encoding, source.delimiter) == (encoding, ";")
+        assert source.header == ["Имя", "Телефон"]
+        assert list(source) == [(2, ["Оля", "89161234567"]), (3, ["Ёж", "+7 916 123-45-68"])]
+
+
 def test_quoted_fields_with_delimiters_and_newlines_keep_physical_line_numbers(
     tmp_path: Path,
 ) -> None:
@@ -240,6 +250,14 @@ def test_invalid_utf16_fails_as_an_input_error(tmp_path: Path) -> None:
         (codecs.BOM_UTF8 + "Телефон".encode(), "utf-8-sig"),
         (codecs.BOM_UTF16_LE + "Т".encode("utf-16-le"), "utf-16"),
         (codecs.BOM_UTF16_BE + "Т".encode("utf-16-be"), "utf-16"),
+        ("Имя;Телефон\r\nОля;89161234567\r\n".encode("utf-16-le"), "utf-16-le"),
+        ("Имя;Телефон\r\nОля;89161234567\r\n".encode("utf-16-be"), "utf-16-be"),
+        ("phone\n79161234567\n".encode("utf-16-le"), "utf-16-le"),
+        ("phone\n79161234567\n".encode("utf-16-le")[:-1], "utf-16-le"),  # odd length
+        ("ФИО\r\n".encode("utf-16-le"), "utf-16-le"),
+        (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00", "utf-8"),  # a zip: NULs both sides
+        (b"\x01\x00\x02\x00", "utf-8"),  # NULs one side, but control characters
+        (b"a\x00\x00\xd8", "utf-8"),  # NULs on both sides
         ("Телефон".encode(), "utf-8"),
         ("Телефон".encode()[:-1], "utf-8"),  # a character cut by the head's end
         (b"phone;name\r\n", "utf-8"),

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from dialer.providers.base import CallRequest, MenuOption, SmsRequest
 from dialer.providers.factory import build_call_provider, build_sms_provider, build_telecom_client
-from dialer.providers.http import mask_phone
+from dialer.providers.http import mask_number
 from dialer.settings import Settings
 
 
@@ -93,7 +93,7 @@ def test_sandbox_allows_plain_http_notify_urls() -> None:
     assert json.loads(seen[0].content)["data"]["dtmf"][0]["value"].startswith("http://")
 
 
-def test_mask_phone_keeps_first_four_and_last_two() -> None:
-    assert mask_phone("79103880489") == "7910*****89"
-    assert mask_phone("123456") == "******"
-    assert mask_phone("") == ""
+def test_mask_number_keeps_first_four_and_last_two() -> None:
+    assert mask_number("79103880489") == "7910*****89"
+    assert mask_number("123456") == "******"
+    assert mask_number("") == ""

@@ -174,7 +174,9 @@ def test_report_counts_are_the_status_and_agree_with_the_export(
 ) -> None:
     _, data = _report_of(campaign)
     with session_scope(campaign) as session:
-        status = campaign_status(campaign, get_campaign(session, "evening-run"), NOW)
+        status = campaign_status(campaign, get_campaign(session, "evening-run"), NOW).model_dump(
+            mode="json"
+        )
     assert data["status"] == {
         key: status[key]
         for key in ("contacts", "final", "counts", "outcomes", "dtmf", "attempts", "loads")

@@ -1,7 +1,7 @@
 """An independent fake of MTT sb-api (informer + ivr-api) and msapi, written from the
-provider documentation only (``mtt-telecom-api.txt``: sb-api/ivr-api, msapi send, numbers
-and event notifications). It shares no code with ``dialer.simulator`` on purpose: it is the
-second opinion on what MTT sends.
+provider documentation only (``mtt-telecom-api.txt``: sb-api/ivr-api, msapi send, message
+list, numbers and event notifications). It shares no code with ``dialer.simulator`` on
+purpose: it is the second opinion on what MTT sends.
 
 Every answer and every event is the documentation's example text, with only the ids
 (``id``/``messId``, ``CallID``, ``message_sid``), the numbers and ``date_time`` replaced by the
@@ -115,6 +115,8 @@ class DocFake:
     sms_requests: list[dict[str, Any]] = field(default_factory=list)
     calls_by_number: Counter[str] = field(default_factory=Counter)
     sms_by_to: Counter[str] = field(default_factory=Counter)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    """What ``GET .../messages`` lists, newest first."""
     refused: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     auth: set[str] = field(default_factory=set)
@@ -142,6 +144,7 @@ class DocFake:
         routes = [
             Route("/v1/sb", self._sb, methods=["POST"]),
             Route("/v2/accounts/{sid}/messages", self._send_sms, methods=["POST"]),
+            Route("/v2/accounts/{sid}/messages", self._list_messages, methods=["GET"]),
             Route("/v2/accounts/{sid}/numbers", self._numbers, methods=["GET"]),
             Route("/{path:path}", self._other, methods=["GET", "POST", "PUT", "DELETE"]),
         ]
@@ -335,7 +338,20 @@ class DocFake:
             }
             for status in statuses
         ]
-        self._spawn(self._post_sms(fields))
+        listed = {
+            "account_sid": sid,
+            "message_sid": message_sid,
+            "text": str(payload.get("text", "")),
+            "created_at": int(time.time()),
+            "direction": "outbound",
+            "number": str(payload.get("from", "")),
+            "external_number": to,
+            "status": "queued",
+            "segment_count": 1,
+        }
+        with self._lock:
+            self.messages.insert(0, listed)
+        self._spawn(self._post_sms(fields, listed))
         body = {
             "status_code": 201,
             "status_message": "CREATED",
@@ -343,12 +359,38 @@ class DocFake:
         }
         return JSONResponse(body, status_code=201)
 
-    async def _post_sms(self, events: list[dict[str, str]]) -> None:
+    async def _post_sms(self, events: list[dict[str, str]], listed: dict[str, Any]) -> None:
         for fields in events:
             await asyncio.sleep(self.event_gap)
+            listed["status"] = fields["status"]
             await self._post(
                 self.sms_webhook_url, urlencode(fields), "application/x-www-form-urlencoded"
             )
+
+    async def _list_messages(self, request: Request) -> Response:
+        """``GET messages`` with the documented page shape and ``direction``/``status``
+        filters; the example's field order (``number`` is ours, ``external_number`` theirs)."""
+        self._note_auth(request)
+        query = request.query_params
+        limit = min(int(query.get("limit", 20)), 20)
+        offset = int(query.get("offset", 0))
+        with self._lock:
+            found = [
+                dict(m)
+                for m in self.messages
+                if all(query.get(key) in (None, m[key]) for key in ("direction", "status"))
+            ]
+        return JSONResponse(
+            {
+                "page": offset // limit + 1,
+                "total": len(found),
+                "limit": limit,
+                "offset": offset,
+                "prev": "",
+                "next": "",
+                "messages": found[offset : offset + limit],
+            }
+        )
 
     async def _numbers(self, request: Request) -> Response:
         self._note_auth(request)

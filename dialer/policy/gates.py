@@ -7,7 +7,7 @@ from datetime import datetime
 
 from dialer.campaign.config import CampaignConfig
 from dialer.policy.windows import next_open
-from dialer.states import CampaignState
+from dialer.states import CampaignState, ContactStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +17,7 @@ class GateVerdict:
     open: bool
     reason: str = ""
     retry_at: datetime | None = None
-    final_status: str | None = None
+    final_status: ContactStatus | None = None
     """Set when the contact is done for good (DNC, budget) instead of waiting."""
 
 
@@ -38,14 +38,14 @@ def check_gates(
     if campaign_state != CampaignState.RUNNING:
         return GateVerdict(False, f"campaign {campaign_state}")
     if on_dnc:
-        return GateVerdict(False, "on the do-not-call list", final_status="opted_out")
+        return GateVerdict(False, "on the do-not-call list", final_status=ContactStatus.OPTED_OUT)
     if budget_used >= config.retry.max_attempts:
-        return GateVerdict(False, "attempt budget used", final_status="not_reached")
+        return GateVerdict(False, "attempt budget used", final_status=ContactStatus.NOT_REACHED)
     schedule = config.schedule
     due = next_open(schedule.window, schedule.days, zones, now, strict=schedule.strict)
     if due is None:
         return GateVerdict(
-            False, "calling window never open in all zones", final_status="not_reached"
+            False, "calling window never open in all zones", final_status=ContactStatus.NOT_REACHED
         )
     if due > now:
         return GateVerdict(False, "outside calling window", retry_at=due)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from dialer.campaign.templates import missing_fields, render, template_fields
 from dialer.errors import ConfigError
-from dialer.loader.templates import missing_fields, render, template_fields
 
 
 @pytest.mark.parametrize(
