@@ -33,7 +33,13 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="DIALER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="DIALER_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # A ValidationError's text would otherwise repeat the value: a URL's password, a
+        # too-short webhook token, wherever that text ends up (a log line, a traceback).
+        hide_input_in_errors=True,
     )
 
     database_url: str = "sqlite:///dialer.db"
