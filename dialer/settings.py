@@ -33,7 +33,13 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="DIALER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="DIALER_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # A ValidationError's text would otherwise repeat the value: a URL's password, a
+        # too-short webhook token, wherever that text ends up (a log line, a traceback).
+        hide_input_in_errors=True,
     )
 
     database_url: str = "sqlite:///dialer.db"
@@ -71,8 +77,9 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(default=10.0, gt=0)
     """Seconds a webhook body may take to arrive in full (slower: 408, nothing stored)."""
     max_body_reads: int = Field(default=64, gt=0)
-    """Webhook bodies the collector reads at once; past it a request is answered 503 at once
-    (MTT delivers it again), so slow senders cannot hold every connection."""
+    """Slow webhook bodies (still arriving after half a second) the collector reads at once;
+    past it a slow request is answered 503 at once (MTT delivers it again), so slow senders
+    cannot hold every connection. Bodies that arrive at once never count against it."""
 
     dial_lease_seconds: float = Field(default=90.0, gt=0)
     """How long an attempt may stay ``dialing`` before its worker is presumed dead (then it

@@ -173,3 +173,21 @@ def test_commands_without_logging_of_their_own_still_mask(
     assert "ValueError: number 7910*****89" in err
     assert PHONE not in err
     assert "not shown" not in err
+
+
+def test_starting_the_simulator_keeps_uvicorn_logs_masked(log_stream: io.StringIO) -> None:
+    # uvicorn.Config's default log_config (dictConfig) gave the shared "uvicorn" loggers
+    # handlers of their own, unmasked, with propagate off: in `dialer run --sandbox` and
+    # `dialer simulator` the collector's uvicorn lines (tracebacks included) bypassed the mask.
+    from dialer.simulator import SimulatorConfig
+    from dialer.simulator.server import SimulatorServer
+
+    server = SimulatorServer(SimulatorConfig())
+    try:
+        logging.getLogger("uvicorn.error").error("request from 79103880489 to /hooks/x/mtt")
+    finally:
+        server.stop()
+
+    assert "7910*****89" in log_stream.getvalue()
+    assert not logging.getLogger("uvicorn").handlers
+    assert not logging.getLogger("uvicorn.error").handlers

@@ -48,6 +48,11 @@ def test_refused_settings_name_the_variable(values: dict[str, object], needles: 
 )
 def test_errors_never_repeat_a_secret(values: dict[str, object]) -> None:
     assert PASSWORD[:10] not in _error(**values)
+    # Nor does the ValidationError's own text, wherever it ends up (a log, a traceback).
+    with pytest.raises(ValidationError) as caught:
+        Settings.model_validate(values)
+    assert PASSWORD[:10] not in str(caught.value)
+    assert PASSWORD[:10] not in repr(caught.value)
 
 
 @pytest.mark.parametrize(

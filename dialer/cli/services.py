@@ -114,7 +114,8 @@ def collector(app: App, host: str, port: int, metrics_host: str, metrics_port: i
     (the public port answers 404 for them). Requires DIALER_WEBHOOK_TOKEN.
 
     A body slower than DIALER_BODY_TIMEOUT_SECONDS is answered 408; past
-    DIALER_MAX_BODY_READS bodies in progress, 503 at once (MTT delivers again). SIGTERM
+    DIALER_MAX_BODY_READS slow bodies (still arriving after 0.5 s) in progress, a slow one is
+    answered 503 at once (MTT delivers again); bodies that arrive at once never wait. SIGTERM
     finishes the requests in flight and applies the events already stored, then exits."""
     from dialer.collector.server import ListenError, run_collector
 

@@ -20,8 +20,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from dialer.collector.applier import Applier
+from dialer.collector.body import BodyReadSlots
 from dialer.collector.health import health_endpoint
-from dialer.collector.hooks import BodyReadSlots, WebhookReceiver
+from dialer.collector.hooks import WebhookReceiver
 from dialer.collector.metrics import CollectorMetrics, build_metrics, render_metrics
 from dialer.collector.writes import WriteGate
 from dialer.settings import Settings

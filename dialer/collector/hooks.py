@@ -1,8 +1,9 @@
 """The webhook endpoints: check the token, read the body within the limit, store, answer.
 
-Order of checks: wrong token -> 404 (nothing read, nothing stored); method -> 405; too many
-bodies being read at once -> 503 at once (MTT delivers again); body over the limit -> 413;
-body not received within the read timeout -> 408 (nothing stored); then the request is
+Order of checks: wrong token -> 404 (nothing read, nothing stored); method -> 405; body over
+the limit -> 413; a slow body (still arriving after half a second) finding every slow-body
+slot taken -> 503 at once (MTT delivers again; bodies that arrive at once never need a
+slot); body not received within the read timeout -> 408 (nothing stored); then the request is
 stored (events, or raw text when unparseable) and committed before any 2xx/400. Storage
 failure -> 503 so MTT delivers again.
 
@@ -19,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import anyio
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +27,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from dialer.collector.applier import Applier
-from dialer.collector.body import read_limited_body
+from dialer.collector.body import (
+    BodyReadSlots,
+    BodyTimeoutError,
+    NoBodySlotError,
+    read_limited_body,
+)
 from dialer.collector.intake import Intake, take_in
 from dialer.collector.metrics import CollectorMetrics
 from dialer.collector.parsing import HookRoute
@@ -45,27 +50,6 @@ echo (it can carry driver internals or the body's own text)."""
 _CLOSE = {"Connection": "close"}
 
 
-class BodyReadSlots:
-    """How many webhook bodies may be read at once. Used from the event loop only (no lock).
-
-    Slow senders trickling bytes each hold a slot; past ``limit`` a request is answered 503
-    at once instead of joining them, so they cannot hold every connection uvicorn allows.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.in_use = 0
-
-    def try_acquire(self) -> bool:
-        if self.in_use >= self.limit:
-            return False
-        self.in_use += 1
-        return True
-
-    def release(self) -> None:
-        self.in_use -= 1
-
-
 @dataclass(frozen=True, slots=True)
 class WebhookReceiver:
     """Everything the webhook endpoints share. ``token`` is the configured secret (empty:
@@ -73,7 +57,7 @@ class WebhookReceiver:
     an ``applier`` the new events are applied in the background after the answer (without
     one they wait for the scheduler's sweep); ``gate`` queues the database writes (SQLite).
     ``body_timeout`` is the seconds a whole body may take to arrive; ``body_slots`` caps the
-    bodies read at once."""
+    slow bodies read at once (see ``dialer.collector.body``)."""
 
     engine: Engine
     metrics: CollectorMetrics
@@ -111,21 +95,22 @@ class WebhookReceiver:
             return PlainTextResponse(
                 "Method Not Allowed", status_code=405, headers={"Allow": allow}
             )
-        if not self.body_slots.try_acquire():
-            log.warning(
-                "%s webhook refused: %d bodies already being read", route, self.body_slots.limit
-            )
-            return _error(503, "busy", headers=_CLOSE)
         try:
-            with anyio.fail_after(self.body_timeout):
-                body = await read_limited_body(request, self.max_body_bytes)
+            body = await read_limited_body(
+                request, self.max_body_bytes, timeout=self.body_timeout, slots=self.body_slots
+            )
         except ClientDisconnect:
             return _error(400, "client disconnected")
-        except TimeoutError:
+        except NoBodySlotError:
+            log.warning(
+                "%s webhook refused: %d slow bodies already being read",
+                route,
+                self.body_slots.limit,
+            )
+            return _error(503, "busy", headers=_CLOSE)
+        except BodyTimeoutError:
             log.warning("%s webhook body not received within %g s", route, self.body_timeout)
             return _error(408, "body not received in time", headers=_CLOSE)
-        finally:
-            self.body_slots.release()
         if body is None:
             return _error(413, "body too large")
         content_type = request.headers.get("content-type")

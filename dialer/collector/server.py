@@ -11,10 +11,12 @@ carry phone numbers). The token is also redacted from uvicorn's and the root han
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
 from collections.abc import Callable
+from types import FrameType
 
 import uvicorn
 from sqlalchemy.engine import Engine
@@ -98,6 +100,12 @@ def run_collector(
         raise ListenError("webhooks", host, port, exc) from None
     internal: ServerThread | None = None
     uninstall = install_redaction(settings.webhook_token.get_secret_value())
+    # uvicorn handles SIGTERM/SIGINT, shuts down gracefully, then raises the signal again for
+    # the handler it found: make that one a no-op, so the ``finally`` below runs (the internal
+    # listener stops too) and the process exits 0, not killed by its own re-raised SIGTERM.
+    if threading.current_thread() is threading.main_thread():
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop_signal, _already_handled)
     try:
         if metrics_port is not None:
             internal = ServerThread(apps.internal, host=metrics_host, port=metrics_port)
@@ -111,6 +119,10 @@ def run_collector(
             internal.stop()
         sock.close()
         uninstall()
+
+
+def _already_handled(signum: int, frame: FrameType | None) -> None:
+    """uvicorn has already acted on the signal (see ``run_collector``)."""
 
 
 class ServerThread:

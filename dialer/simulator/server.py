@@ -47,6 +47,7 @@ def _uvicorn(app: Starlette) -> uvicorn.Server:
     settings = uvicorn.Config(
         app,
         lifespan="on",
+        log_config=None,  # logging is the entry point's (dialer.logs masks every line)
         log_level="warning",
         access_log=False,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
