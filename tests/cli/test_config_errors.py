@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import assert_one_line_error
+from tests.support.cli import assert_one_line_error, dialer
 
 SECRET = "pw-n0t-for-eyes"
-
-
-def run_dialer(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """``python -m dialer ARGS`` in ``tmp_path`` with ``DIALER_<KEY>`` variables set."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DIALER_")}
-    environment["DIALER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
-    environment.update({f"DIALER_{key}": value for key, value in env.items()})
-    return subprocess.run(
-        [sys.executable, "-m", "dialer", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=tmp_path,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize(
@@ -45,7 +26,7 @@ def run_dialer(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedPr
     ],
 )
 def test_bad_settings_are_one_line(tmp_path: Path, env: dict[str, str], needles: list[str]) -> None:
-    result = run_dialer(tmp_path, "status", "x", **env)
+    result = dialer(tmp_path, "status", "x", **env)
 
     assert result.returncode == 1
     assert_one_line_error(result, "dialer: error: ", *needles)
@@ -54,7 +35,7 @@ def test_bad_settings_are_one_line(tmp_path: Path, env: dict[str, str], needles:
 
 
 def test_help_works_whatever_the_settings(tmp_path: Path) -> None:
-    result = run_dialer(tmp_path, "load", "--help", MIN_BALANCE="abc")
+    result = dialer(tmp_path, "load", "--help", MIN_BALANCE="abc")
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Usage: dialer load")
@@ -70,14 +51,14 @@ def busy_port() -> Iterator[int]:
 
 @pytest.mark.parametrize("port", ["99999", "-1"])
 def test_simulator_port_out_of_range(tmp_path: Path, port: str) -> None:
-    result = run_dialer(tmp_path, "simulator", "--port", port)
+    result = dialer(tmp_path, "simulator", "--port", port)
 
     assert result.returncode == 1
     assert_one_line_error(result, f"--port {port}: not a port")
 
 
 def test_simulator_port_busy(tmp_path: Path, busy_port: int) -> None:
-    result = run_dialer(tmp_path, "simulator", "--port", str(busy_port))
+    result = dialer(tmp_path, "simulator", "--port", str(busy_port))
 
     assert result.returncode == 1
     assert_one_line_error(result, f"--port {busy_port}: cannot listen on 127.0.0.1:{busy_port}")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -48,17 +46,4 @@ def test_dialer_scheduler_exits_at_once_when_redis_is_down(tmp_path: Path) -> No
 
 
 def dialer_with(tmp_path: Path, redis_url: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DIALER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "DIALER_REDIS_URL": redis_url,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "dialer", "scheduler"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=20,
-        check=False,
-    )
+    return dialer(tmp_path, "scheduler", timeout=20, REDIS_URL=redis_url)

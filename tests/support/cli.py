@@ -9,19 +9,22 @@ import sys
 from pathlib import Path
 
 
-def dialer(tmp_path: Path, *args: str, db: str | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m dialer ARGS`` in ``tmp_path``, on a SQLite file there unless ``db``."""
-    env = {
-        **os.environ,
-        "DIALER_DATABASE_URL": db or f"sqlite:///{tmp_path / 'cli.db'}",
-    }
+def dialer(
+    tmp_path: Path, *args: str, db: str | None = None, timeout: float = 120, **settings: str
+) -> subprocess.CompletedProcess[str]:
+    """``python -m dialer ARGS`` in ``tmp_path``, on a SQLite file there unless ``db``, with
+    no ``DIALER_*`` variable of this process but ``settings`` (``MIN_BALANCE="abc"`` sets
+    ``DIALER_MIN_BALANCE``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIALER_")}
+    env["DIALER_DATABASE_URL"] = db or f"sqlite:///{tmp_path / 'cli.db'}"
+    env.update({f"DIALER_{key}": value for key, value in settings.items()})
     return subprocess.run(
         [sys.executable, "-m", "dialer", *args],
         capture_output=True,
         text=True,
         env=env,
         cwd=tmp_path,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
 
