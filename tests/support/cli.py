@@ -13,10 +13,9 @@ def dialer(
     tmp_path: Path, *args: str, db: str | None = None, timeout: float = 120, **settings: str
 ) -> subprocess.CompletedProcess[str]:
     """``python -m dialer ARGS`` in ``tmp_path``, on a SQLite file there unless ``db``, with
-    no ``DIALER_*`` variable of this process but ``settings`` (``MIN_BALANCE="abc"`` sets
+    this process's environment plus ``settings`` (``MIN_BALANCE="abc"`` sets
     ``DIALER_MIN_BALANCE``)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIALER_")}
-    env["DIALER_DATABASE_URL"] = db or f"sqlite:///{tmp_path / 'cli.db'}"
+    env = {**os.environ, "DIALER_DATABASE_URL": db or f"sqlite:///{tmp_path / 'cli.db'}"}
     env.update({f"DIALER_{key}": value for key, value in settings.items()})
     return subprocess.run(
         [sys.executable, "-m", "dialer", *args],
