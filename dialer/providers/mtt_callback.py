@@ -12,7 +12,6 @@ Doc quirks and what we do about them are listed in docs/callback-mtt.md.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -22,7 +21,8 @@ import httpx
 from pydantic import SecretStr
 
 from dialer.errors import ProviderRefusedError
-from dialer.providers.http import build_client, mask_number, raise_for_transport_status, send
+from dialer.providers.http import mask_number
+from dialer.providers.jsonrpc import JsonRpcEndpoint
 from dialer.providers.mtt_callback_answers import (
     CALL_INFO_METHOD,
     MAKE_CALL_METHOD,
@@ -156,21 +156,21 @@ class MttCallbackClient:
         read_timeout: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._url = url
         self._customer_name = customer_name
-        self._ids = itertools.count(1)
-        self._client = build_client(
-            login=login,
-            password=password,
+        self._endpoint = JsonRpcEndpoint(
+            url,
+            login,
+            password,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             transport=transport,
+            text_ids=True,  # the doc writes ids as strings
         )
 
     async def make_call(self, request: CallbackRequest) -> CallbackSubmitted:
         """Place the callback once; see ``read_make_call_answer`` for the errors."""
         params = build_make_call_params(request, customer_name=self._customer_name)
-        response = await self._post(MAKE_CALL_METHOD, params, idempotent=False)
+        response = await self._endpoint.post(MAKE_CALL_METHOD, params, idempotent=False)
         submitted = read_make_call_answer(response.status_code, response.text)
         logger.debug(
             "callback accepted: to=%s agents=%d call_id=%s",
@@ -183,20 +183,11 @@ class MttCallbackClient:
     async def get_call_info(self, call_id: str) -> CallbackCallInfo:
         """The result of the callback ``call_id``; see ``read_call_info_answer``."""
         params = build_call_info_params(call_id, customer_name=self._customer_name)
-        response = await self._post(CALL_INFO_METHOD, params, idempotent=True)
+        response = await self._endpoint.post(CALL_INFO_METHOD, params, idempotent=True)
         return read_call_info_answer(response.status_code, response.text)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
-
-    async def _post(self, method: str, params: object, *, idempotent: bool) -> httpx.Response:
-        # The doc writes ids as strings; answers' ids are never compared with ours.
-        request = {"jsonrpc": "2.0", "id": str(next(self._ids)), "method": method, "params": params}
-        response = await send(
-            self._client, "POST", self._url, json_body=request, idempotent=idempotent
-        )
-        raise_for_transport_status(response)
-        return response
+        await self._endpoint.aclose()
 
 
 __all__ = [

@@ -7,7 +7,6 @@ the records themselves are parsed by the pure functions of ``telecom_records``.
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import httpx
 from pydantic import SecretStr
 
 from dialer.errors import ProviderAuthError, ProviderError, ProviderRefusedError
-from dialer.providers.http import build_client, raise_for_transport_status, send
+from dialer.providers.jsonrpc import JsonRpcEndpoint
 from dialer.providers.telecom_records import (
     Balance,
     CallHistory,
@@ -117,11 +116,10 @@ class TelecomClient:
         read_timeout: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._url = url
-        self._ids = itertools.count(1)
-        self._client = build_client(
-            login=login,
-            password=password,
+        self._endpoint = JsonRpcEndpoint(
+            url,
+            login,
+            password,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             transport=transport,
@@ -178,7 +176,7 @@ class TelecomClient:
         return await self._history("getServiceHistoryByCustomer", params)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._endpoint.aclose()
 
     async def _history(self, method: str, params: Mapping[str, object]) -> CallHistory:
         answer = await self._call(method, params)
@@ -189,9 +187,7 @@ class TelecomClient:
         return parse_call_history_result(answer.result)
 
     async def _call(self, method: str, params: object) -> RpcAnswer:
-        request = {"jsonrpc": "2.0", "method": method, "params": params, "id": next(self._ids)}
-        response = await send(self._client, "POST", self._url, json_body=request, idempotent=True)
-        raise_for_transport_status(response)
+        response = await self._endpoint.post(method, params, idempotent=True)
         try:
             return parse_rpc_answer(response.text)
         except ProviderError as exc:
