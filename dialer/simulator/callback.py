@@ -14,7 +14,6 @@ still in progress is ``-32001`` with ``"Call in progress"``; the cost tariff.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import weakref
 from collections.abc import Callable, Mapping
@@ -31,7 +30,7 @@ from dialer.simulator.callback_plan import (
     choose_callback_plan,
 )
 from dialer.simulator.rpc import RpcError
-from dialer.simulator.state import Simulator
+from dialer.simulator.state import Simulator, play_in_time
 from dialer.simulator.webhooks import Delivery, deliver
 
 CALLBACK_CUSTOMER_NAME = "883140500000000"
@@ -153,16 +152,13 @@ def _dial_items(struct: list[object]) -> list[DialItem] | None:
 async def _play(
     sim: Simulator, call: CallbackCall, events: list[CallbackEventPlan], url: object
 ) -> None:
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    try:
-        for index, event in enumerate(events):
-            delay = start + sim.scaled(event.at) - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if index == len(events) - 1:
-                call.ended = True
-            if isinstance(url, str) and url:
-                await deliver(sim, Delivery("GET", event_url(url, event.fields)))
-    finally:
+    """Send ``events`` as GETs to ``<url>/event.php`` at their (scaled) times."""
+
+    async def step(index: int) -> None:
+        if isinstance(url, str) and url:
+            await deliver(sim, Delivery("GET", event_url(url, events[index].fields)))
+
+    def end() -> None:
         call.ended = True
+
+    await play_in_time(sim, [event.at for event in events], step, end)

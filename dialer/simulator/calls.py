@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from dialer.simulator.encoding import JSON_TYPE, encode_call_event, json_bytes, resolve_shape
 from dialer.simulator.outcomes import choose_call_plan
 from dialer.simulator.records import CallRecord, CallSpec
-from dialer.simulator.state import Simulator
+from dialer.simulator.state import Simulator, play_in_time
 from dialer.simulator.timeline import TimelineEvent, build_call_timeline, shuffle_events
 from dialer.simulator.webhooks import Delivery, deliver
 
@@ -32,22 +30,14 @@ def place_call(sim: Simulator, spec: CallSpec, call_id: str) -> CallRecord:
 
 
 async def _play(sim: Simulator, call: CallRecord, events: list[TimelineEvent]) -> None:
-    """Deliver ``events`` one after another at their (scaled) times. The call ends when its
-    last event is due, whether or not the event reaches the receiver."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    try:
-        for index, event in enumerate(events):
-            delay = start + sim.scaled(event.at) - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if index == len(events) - 1:
-                _end(sim, call)
-            delivery = _delivery(sim, event)
-            if delivery is not None:
-                await deliver(sim, delivery)
-    finally:
-        _end(sim, call)
+    """Deliver ``events`` one after another at their (scaled) times (see ``play_in_time``)."""
+
+    async def step(index: int) -> None:
+        delivery = _delivery(sim, events[index])
+        if delivery is not None:
+            await deliver(sim, delivery)
+
+    await play_in_time(sim, [event.at for event in events], step, lambda: _end(sim, call))
 
 
 def _end(sim: Simulator, call: CallRecord) -> None:

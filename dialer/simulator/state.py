@@ -8,7 +8,7 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 
 import httpx
@@ -138,3 +138,27 @@ class Simulator:
             await self._client.aclose()
             self._client = None
         self._webhook_slots = None
+
+
+async def play_in_time(
+    sim: Simulator,
+    moments: Sequence[float],
+    step: Callable[[int], Awaitable[None]],
+    end: Callable[[], None],
+) -> None:
+    """Run ``step(i)`` at each simulated moment ``moments[i]`` (seconds from now, scaled by
+    the speed), in order. The call ends (``end()``) when its last step is due, before that
+    step runs, whether or not its event reaches the receiver, and in any case on the way
+    out (cancelled, failed); ``end`` must be idempotent."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    try:
+        for index, moment in enumerate(moments):
+            delay = start + sim.scaled(moment) - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if index == len(moments) - 1:
+                end()
+            await step(index)
+    finally:
+        end()
