@@ -15,6 +15,7 @@ from dialer.campaign.config import CampaignConfig, describe_validation_error
 from dialer.campaign.values import WEEKDAYS, Window
 from dialer.errors import ConfigError
 from dialer.settings import Settings
+from dialer.simulator.callback import CALLBACK_CUSTOMER_NAME
 from dialer.simulator.config import AccountNumber, SimulatorConfig
 from dialer.simulator.server import SimulatorServer, serve
 
@@ -121,6 +122,7 @@ def start_sandbox(settings: Settings, config: SimulatorConfig) -> tuple[Settings
             "mtt_sip_id": config.sip_id,
             "mtt_informer_method": config.informer_method,
             "mtt_customer_name": config.customer_name,
+            "mtt_callback_customer_name": CALLBACK_CUSTOMER_NAME,
             "msapi_account_sid": config.account_sid,
             "msapi_token": SecretStr(config.token.get_secret_value()),
             "sandbox": True,

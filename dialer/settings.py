@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     mtt_api_url: str = "https://webapicommon.mtt.ru/index.php"
     mtt_customer_name: str = ""
     """Personal account (лицевой счёт) for getCustomerBalance / getServiceHistoryByCustomer."""
+    mtt_callback_customer_name: str = ""
+    """The CallBack account (``customer_name`` of ``makeCallBackCallFollowme``), issued by MTT
+    apart from the balance account ``mtt_customer_name``."""
 
     msapi_url: str = "https://msapi.mtt.ru"
     msapi_account_sid: str = ""

@@ -79,10 +79,13 @@ class Message(_Strict):
 
 class MenuItem(_Strict):
     digit: int = Field(ge=1, le=9)
-    action: Literal["notify", "transfer", "optout"]
+    action: Literal["notify", "transfer", "optout", "callback"]
     label: str = Field(default="", max_length=100)
     to: str | None = None
     """The operator's 11-digit number, for ``transfer`` only."""
+    campaign: str | None = None
+    """The callback campaign (``channel = "callback"``) a press puts the contact into, for
+    ``callback`` only."""
 
     @model_validator(mode="after")
     def _target(self) -> MenuItem:
@@ -92,6 +95,16 @@ class MenuItem(_Strict):
             _eleven_digits(self.to, f"menu digit {self.digit}: 'to'")
         elif self.to is not None:
             raise ValueError(f"menu digit {self.digit}: 'to' is only for action = 'transfer'")
+        if self.action == "callback":
+            if not self.campaign:
+                raise ValueError(
+                    f"menu digit {self.digit}: a callback needs 'campaign' (the callback "
+                    "campaign's name)"
+                )
+            if not _NAME.match(self.campaign):
+                raise ValueError(f"menu digit {self.digit}: {self.campaign!r} is not a name")
+        elif self.campaign is not None:
+            raise ValueError(f"menu digit {self.digit}: 'campaign' is only for action = 'callback'")
         return self
 
     @property
@@ -126,6 +139,50 @@ class Schedule(_Strict):
         return value
 
 
+class Callback(_Strict):
+    """``[callback]``: how an agent callback rings our agents (side A) before the contact."""
+
+    provider: Literal["mtt"] = "mtt"
+    agents: tuple[str, ...] = Field(min_length=1, max_length=50)
+    """The agents' 11-digit numbers; also the most callbacks live at once."""
+    ring: Literal["all", "sequence"] = "all"
+    agent_timeout: Duration = timedelta(seconds=20)
+    """How long each agent is rung (MTT recommends at least 15 s)."""
+    contact_message: str | None = Field(default=None, min_length=1, max_length=1000)
+    """Spoken to the contact (side B) before the bridge; a template like the whisper."""
+    record: bool = False
+    """Record the call. MTT records unless told not to: off unless set."""
+    max_talk: Duration = timedelta(minutes=15)
+    """The longest a callback may last, both legs (MTT's ``maxtime``)."""
+    pause_after_misses: int = Field(default=5, ge=1, le=1000)
+    """Pause the campaign when the agents miss this many callbacks in a row."""
+
+    @field_validator("agents")
+    @classmethod
+    def _agents(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for number in value:
+            _eleven_digits(number, "agent")
+        if len(set(value)) != len(value):
+            raise ValueError("agents repeat")
+        return value
+
+    @field_validator("agent_timeout")
+    @classmethod
+    def _agent_timeout(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=15) <= value <= timedelta(minutes=2):
+            raise ValueError(
+                f"must be 15s to 2m (MTT recommends at least 15s), got {format_duration(value)}"
+            )
+        return value
+
+    @field_validator("max_talk")
+    @classmethod
+    def _max_talk(cls, value: timedelta) -> timedelta:
+        if not timedelta(minutes=1) <= value <= timedelta(hours=4):
+            raise ValueError(f"must be 1m to 4h, got {format_duration(value)}")
+        return value
+
+
 class Limits(_Strict):
     rps: float = Field(default=5, gt=0, le=1000)
     """Requests per second, per provider account, across every worker."""
@@ -141,6 +198,8 @@ class Retry(_Strict):
     rejected: Duration = timedelta(days=1)
     network: Duration = timedelta(minutes=5)
     undelivered: Duration = timedelta(hours=1)
+    agent_no_answer: Duration = timedelta(minutes=1)
+    """Agent callback: no agent took it (the contact's budget is not spent)."""
     event_timeout: Duration = timedelta(minutes=5)
     """No final event by then: the attempt is ``unknown``."""
     unknown: Duration = timedelta(hours=1)
@@ -149,12 +208,13 @@ class Retry(_Strict):
 
 class CampaignConfig(_Strict):
     name: str
-    channel: Literal["tts", "ivr", "sms"]
+    channel: Literal["tts", "ivr", "sms", "callback"]
     purpose: Literal["informational", "debt_collection", "advertising"] = "informational"
     countries: tuple[str, ...] = ("RU",)
     phone_column: str | None = None
     message: Message
     menu: tuple[MenuItem, ...] = ()
+    callback: Callback | None = None
     schedule: Schedule = Schedule()
     limits: Limits = Limits()
     retry: Retry = Retry()
@@ -185,7 +245,15 @@ class CampaignConfig(_Strict):
             raise ValueError("an ivr campaign needs at least one [[menu]] entry")
         if self.channel != "ivr" and self.menu:
             raise ValueError(f"[[menu]] is only for channel = 'ivr', not {self.channel!r}")
+        if self.channel == "callback" and self.callback is None:
+            raise ValueError("a callback campaign needs a [callback] table (agents at least)")
+        if self.channel != "callback" and self.callback is not None:
+            raise ValueError(f"[callback] is only for channel = 'callback', not {self.channel!r}")
         return self
+
+    def callback_campaigns(self) -> tuple[str, ...]:
+        """The callback campaigns this campaign's menu feeds, in menu order."""
+        return tuple(item.campaign for item in self.menu if item.campaign)
 
     def menu_label(self, digit: str | int | None) -> str | None:
         for item in self.menu:

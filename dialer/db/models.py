@@ -86,6 +86,10 @@ class Contact(SQLModel, table=True):
     transfer_duration: int | None = Field(default=None)
     """Seconds spent with the operator after a ``transfer`` menu choice."""
     sms_status: str | None = Field(default=None, max_length=24)
+    agent: str | None = Field(default=None, max_length=16)
+    """Agent callback: the agent who took the contact's last callback."""
+    source: str | None = Field(default=None, max_length=300)
+    """Where a contact not read from a file came from (an IVR ``callback`` press)."""
     updated_at: datetime = _created()
 
 
@@ -127,6 +131,12 @@ class Attempt(SQLModel, table=True):
     transfer_cause: int | None = Field(default=None)
     transfer_duration: int | None = Field(default=None)
     sms_status: str | None = Field(default=None, max_length=24)
+    agent: str | None = Field(default=None, max_length=16)
+    """Agent callback: the agent who answered (``pickup_side_A``'s ``phone_A``)."""
+    talk_seconds: int | None = Field(default=None)
+    """Agent callback: seconds the agent and the contact talked."""
+    cost: str | None = Field(default=None, max_length=24)
+    """Agent callback: MTT's ``call_back_cost`` (decimal text, as MTT sent it)."""
     error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = _created()
     enqueued_at: datetime | None = _ts()
