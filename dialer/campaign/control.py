@@ -39,62 +39,30 @@ def control_campaign(
 
 def notify_url(settings: Settings) -> str | None:
     """Where MTT posts IVR ``notify`` choices: ``DIALER_PUBLIC_URL/hooks/{token}/mtt/ivr``."""
-    if not settings.public_url:
-        return None
-    token = settings.webhook_token.get_secret_value()
-    return f"{settings.public_url.rstrip('/')}/hooks/{token}/mtt/ivr"
+    from dialer.channels.calls import notify_url as url
+
+    return url(settings)
 
 
 def preflight(settings: Settings, config: CampaignConfig) -> None:
-    """Refuse to start a campaign that cannot work. Raises ``PreflightError``."""
-    if config.channel in ("tts", "ivr"):
-        _check_call_settings(settings, config)
-    if config.channel == "sms":
-        _check_sms_settings(settings)
-    if settings.min_balance is not None or config.channel == "sms":
-        asyncio.run(_check_provider_account(settings, config))
+    """Refuse to start a campaign that cannot work: its channel's settings, then (with
+    ``DIALER_MIN_BALANCE``) the balance and the channel's own account check. Raises
+    ``PreflightError``."""
+    from dialer.channels import channel_for
 
-
-def _check_call_settings(settings: Settings, config: CampaignConfig) -> None:
-    missing = [
-        name
-        for name, value in (
-            ("DIALER_MTT_LOGIN", settings.mtt_login),
-            ("DIALER_MTT_PASSWORD", settings.mtt_password.get_secret_value()),
-            ("DIALER_MTT_SIP_ID", settings.mtt_sip_id),
-        )
-        if not value
-    ]
-    if config.channel == "tts" and not settings.mtt_informer_method:
-        missing.append("DIALER_MTT_INFORMER_METHOD")
+    channel = channel_for(config.channel)
+    missing = channel.missing_settings(settings, config)
     if missing:
         raise PreflightError(f"cannot start {config.name!r}: set {', '.join(missing)}")
-    if config.channel != "ivr" or not any(i.action != "transfer" for i in config.menu):
-        return
-    url = notify_url(settings)
-    if not settings.webhook_token.get_secret_value():
-        raise PreflightError(f"cannot start {config.name!r}: set DIALER_WEBHOOK_TOKEN")
-    if url is None:
-        raise PreflightError(
-            f"cannot start IVR campaign {config.name!r}: set DIALER_PUBLIC_URL "
-            "(MTT posts menu choices there)"
-        )
-    if not url.startswith("https://") and not settings.sandbox:
-        raise PreflightError(
-            f"cannot start IVR campaign {config.name!r}: DIALER_PUBLIC_URL must be https "
-            "(MTT refuses other notify URLs)"
-        )
-
-
-def _check_sms_settings(settings: Settings) -> None:
-    if not settings.msapi_account_sid or not settings.msapi_token.get_secret_value():
-        raise PreflightError(
-            "cannot start an SMS campaign: set DIALER_MSAPI_ACCOUNT_SID and _TOKEN"
-        )
+    problem = channel.check_settings(settings, config)
+    if problem is not None:
+        raise PreflightError(f"cannot start {config.name!r}: {problem}")
+    asyncio.run(_check_provider_account(settings, config))
 
 
 async def _check_provider_account(settings: Settings, config: CampaignConfig) -> None:
-    from dialer.providers.factory import build_sms_provider, build_telecom_client
+    from dialer.channels import channel_for
+    from dialer.providers.factory import build_telecom_client
 
     try:
         if settings.min_balance is not None:
@@ -108,18 +76,10 @@ async def _check_provider_account(settings: Settings, config: CampaignConfig) ->
                     f"cannot start {config.name!r}: balance {balance.balance} is below "
                     f"DIALER_MIN_BALANCE {settings.min_balance}"
                 )
-        if config.channel == "sms":
-            sms = build_sms_provider(settings)
-            try:
-                senders = await sms.out_numbers()
-            finally:
-                await sms.aclose()
-            if config.message.caller_id not in senders:
-                raise PreflightError(
-                    f"cannot start {config.name!r}: sender {config.message.caller_id} is not "
-                    "one of the msapi account's OUT numbers"
-                )
+        problem = await channel_for(config.channel).check_account(settings, config)
     except ProviderError as exc:
         raise PreflightError(
             f"cannot start {config.name!r}: provider check failed: {exc}"
         ) from None
+    if problem is not None:
+        raise PreflightError(f"cannot start {config.name!r}: {problem}")

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from dialer.channels import hooks
 from dialer.collector.applier import Applier
 from dialer.collector.body import BodyReadSlots
 from dialer.collector.health import health_endpoint
@@ -27,8 +28,6 @@ from dialer.collector.metrics import CollectorMetrics, build_metrics, render_met
 from dialer.collector.writes import WriteGate
 from dialer.settings import Settings
 
-_POST = frozenset({"POST"})
-_GET_POST = frozenset({"GET", "POST"})
 # Every route takes every method so the token is checked first: a wrong token is always 404,
 # whatever the method; the endpoint answers 405 itself for a right token and a wrong method.
 _ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -63,8 +62,10 @@ def create_apps(
 ) -> CollectorApps:
     """The collector's two apps.
 
-    Public: ``POST /hooks/{token}/mtt/call`` and ``/mtt/ivr`` take sb-api/ivr-api events in
-    every documented shape; ``GET|POST /hooks/{token}/mtt/sms`` msapi events. Each accepted
+    Public: the channels' webhook routes (``dialer.channels.hooks``): ``POST
+    /hooks/{token}/mtt/call`` and ``/mtt/ivr`` take sb-api/ivr-api events in every documented
+    shape; ``GET|POST /hooks/{token}/mtt/sms`` msapi events; ``GET|POST
+    /hooks/{token}/mtt/callback[/{attempt}]/event.php`` CallBack events. Each accepted
     request is stored (deduplicated) and committed before the answer; see
     ``dialer.collector.hooks`` for the status codes. With ``apply_inline`` new events are
     applied in the background, in batches, by one applier thread, which the app's shutdown
@@ -87,9 +88,12 @@ def create_apps(
         applier=applier,
     )
     routes = [
-        Route("/hooks/{token}/mtt/call", receiver.endpoint("call", _POST), methods=_ANY_METHOD),
-        Route("/hooks/{token}/mtt/ivr", receiver.endpoint("ivr", _POST), methods=_ANY_METHOD),
-        Route("/hooks/{token}/mtt/sms", receiver.endpoint("sms", _GET_POST), methods=_ANY_METHOD),
+        Route(
+            f"/hooks/{{token}}/{hook.path}",
+            receiver.endpoint(hook.route, hook.methods),
+            methods=_ANY_METHOD,
+        )
+        for hook in hooks()
     ]
     internal = [
         Route("/healthz", health_endpoint(engine, broker_ping), methods=["GET"]),

@@ -124,7 +124,7 @@ class WebhookReceiver:
                 route=route,
                 body=body,
                 content_type=content_type,
-                query=dict(request.query_params),
+                query=_fields(request),
                 raw=raw_request_text(request.method, content_type, query_bytes, body),
                 now=now,
             )
@@ -150,6 +150,13 @@ class WebhookReceiver:
         return JSONResponse(
             {"ok": True, "stored": len(intake.event_ids), "duplicates": intake.duplicates}
         )
+
+
+def _fields(request: Request) -> dict[str, str]:
+    """The query string's fields, and the path's (but the token): the path wins."""
+    fields = dict(request.query_params)
+    fields.update((key, str(value)) for key, value in request.path_params.items() if key != "token")
+    return fields
 
 
 def _error(status_code: int, reason: str, *, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
-from typing import Literal
 
+from dialer.channels import hooks
+from dialer.channels.base import Parser
 from dialer.errors import EventParseError
 from dialer.providers.base import NormalizedEvent
-from dialer.providers.events import parse_call_events, parse_sms_body
 
-HookRoute = Literal["call", "ivr", "sms"]
-"""The inbox ``route`` of each webhook path: ``/mtt/call``, ``/mtt/ivr``, ``/mtt/sms``."""
+HookRoute = str
+"""The inbox ``route`` of a webhook path (``call``, ``ivr``, ``sms``, ``callback``): the
+channels declare them (``dialer.channels.hooks``)."""
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +23,18 @@ def parse_webhook(
 ) -> list[NormalizedEvent]:
     """Every event in one request, in body order (at least one).
 
-    ``call`` and ``ivr`` take sb-api/ivr-api bodies (JSON, ``k=v&...``, ``{"data": ...}``);
-    ``sms`` takes an msapi form body or, for GET, the query string. Raises
-    ``EventParseError`` for anything unreadable, including a parser's own unexpected failure
-    (logged), so no input can make the collector answer 500.
+    The route's channel parses: ``call`` and ``ivr`` take sb-api/ivr-api bodies (JSON,
+    ``k=v&...``, ``{"data": ...}``); ``sms`` an msapi form body or, for GET, the query
+    string; ``callback`` the ``event.php`` query (and path) fields. ``query`` holds the query
+    string's fields and the path's (the path wins). Raises ``EventParseError`` for anything
+    unreadable, including a parser's own unexpected failure (logged), so no input can make
+    the collector answer 500.
     """
+    parse = _parsers().get(route)
+    if parse is None:
+        raise EventParseError(f"no parser for route {route!r}")
     try:
-        if route == "sms":
-            return [parse_sms_body(body, content_type, query)]
-        events = parse_call_events(body, content_type)
+        events = parse(body, content_type, query)
     except EventParseError:
         raise
     except Exception as exc:
@@ -38,3 +43,8 @@ def parse_webhook(
     if not events:
         raise EventParseError("no event in body")
     return events
+
+
+@functools.cache
+def _parsers() -> dict[str, Parser]:
+    return {hook.route: hook.parse for hook in hooks()}

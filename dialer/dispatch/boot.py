@@ -8,7 +8,6 @@ from sqlalchemy.engine import Engine
 from dialer.dispatch.broker import make_enqueue
 from dialer.dispatch.runtime import GracefulStop, Runtime
 from dialer.limits.base import RateLimiter
-from dialer.providers.base import CallProvider, SmsProvider
 from dialer.settings import Settings
 
 
@@ -31,21 +30,11 @@ def build_limiter(settings: Settings) -> RateLimiter:
 def build_runtime(settings: Settings, engine: Engine, broker: dramatiq.Broker) -> Runtime:
     """The process's runtime, with a ``GracefulStop`` on ``broker`` so that stopping its
     worker releases waiting dials, lets sends finish, then closes the clients."""
-    from dialer.providers.factory import build_call_provider, build_sms_provider
-
-    def call_provider() -> CallProvider:
-        return build_call_provider(settings)
-
-    def sms_provider() -> SmsProvider:
-        return build_sms_provider(settings)
-
     runtime = Runtime(
         settings=settings,
         engine=engine,
         limiter=build_limiter(settings),
         enqueue=make_enqueue(broker),
-        call_provider_factory=call_provider,
-        sms_provider_factory=sms_provider,
     )
     broker.add_middleware(GracefulStop(runtime))
     return runtime

@@ -12,28 +12,28 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO
 
+from dialer.channels import actors, channel_for
 from dialer.dispatch.dial import dial_attempt
 from dialer.dispatch.runtime import Enqueue, get_runtime
 from dialer.settings import Settings
 
-CALLS_QUEUE = "dialer.calls"
-SMS_QUEUE = "dialer.sms"
+CALLS_QUEUE = channel_for("tts").queue
+SMS_QUEUE = channel_for("sms").queue
+CALLBACKS_QUEUE = channel_for("callback").queue
 ACTOR_TIME_LIMIT_MS = 5 * 60 * 1000
 ACTOR_MAX_RETRIES = 3
 """Retries for unexpected failures (a DB hiccup before the claim). Provider errors are
 handled inside the actor; waiting for a rate token sleeps and never spends a retry."""
 
 
-async def place_call(attempt_id: int) -> None:
-    await dial_attempt(get_runtime(), attempt_id)
-
-
-async def send_sms(attempt_id: int) -> None:
+async def dial(attempt_id: int) -> None:
+    """Every channel's actor: the attempt row says what to send."""
     await dial_attempt(get_runtime(), attempt_id)
 
 
 def build_broker(settings: Settings) -> dramatiq.Broker:
-    """A Redis broker (distributed) or a StubBroker (embedded), with both actors declared."""
+    """A Redis broker (distributed) or a StubBroker (embedded), with every channel's actor
+    declared (one queue per channel family, so SMS never wait behind calls)."""
     broker: dramatiq.Broker
     if settings.redis_url:
         broker = RedisBroker(  # type: ignore[no-untyped-call]
@@ -47,10 +47,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
         broker = StubBroker()
         broker.emit_after("process_boot")
     broker.add_middleware(AsyncIO())
-    for fn, name, queue in (
-        (place_call, "place_call", CALLS_QUEUE),
-        (send_sms, "send_sms", SMS_QUEUE),
-    ):
+    for name, queue in actors():
         declare = dramatiq.actor(
             actor_name=name,
             queue_name=queue,
@@ -60,7 +57,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
             max_backoff=30_000,
             time_limit=ACTOR_TIME_LIMIT_MS,
         )
-        declare(fn)
+        declare(dial)
     return broker
 
 
@@ -68,7 +65,7 @@ def make_enqueue(broker: dramatiq.Broker) -> Enqueue:
     """``enqueue(attempt_id, channel, delay_ms)`` for the scheduler and the actors."""
 
     def enqueue(attempt_id: int, channel: str, delay_ms: int) -> None:
-        actor = broker.get_actor("send_sms" if channel == "sms" else "place_call")
+        actor = broker.get_actor(channel_for(channel).actor)
         actor.send_with_options(args=(attempt_id,), delay=delay_ms or None)
 
     return enqueue

@@ -15,8 +15,7 @@ from enum import StrEnum
 
 from sqlmodel import Session
 
-from dialer.campaign.control import notify_url
-from dialer.campaign.templates import render
+from dialer.channels import channel_for
 from dialer.db.engine import session_scope
 from dialer.db.models import Attempt
 from dialer.dispatch import store
@@ -31,7 +30,7 @@ from dialer.errors import (
 )
 from dialer.outcomes.orphans import match_orphans
 from dialer.policy.gates import check_gates
-from dialer.providers.base import CallRequest, MenuOption, SmsRequest, Submitted
+from dialer.providers.base import Submitted
 from dialer.settings import Settings
 from dialer.states import AttemptStatus, Outcome
 
@@ -55,41 +54,7 @@ class DialResult(StrEnum):
 
 def account_key(channel: str, settings: Settings) -> str:
     """Rate limits are per provider account, shared by every campaign and worker."""
-    if channel == "sms":
-        return f"msapi:{settings.msapi_account_sid}"
-    return f"mtt:{settings.mtt_sip_id}"
-
-
-def build_call_request(ctx: store.DialContext, settings: Settings) -> CallRequest:
-    message = ctx.config.message
-    menu: list[MenuOption] = []
-    url = notify_url(settings) or ""
-    for item in ctx.config.menu:
-        if item.action == "transfer":
-            menu.append(MenuOption(item.digit, "transfer", item.to or ""))
-        else:  # notify and optout both come back to us as a notify event
-            menu.append(MenuOption(item.digit, "notify", url))
-    return CallRequest(
-        attempt_id=ctx.attempt_id,
-        to=ctx.number,
-        caller_id=message.caller_id,
-        text=render(message.text, ctx.fields),
-        voice=message.voice,
-        language=message.language,
-        emotion=message.emotion,
-        speed=message.speed,
-        menu=tuple(menu),
-    )
-
-
-def build_sms_request(ctx: store.DialContext) -> SmsRequest:
-    message = ctx.config.message
-    return SmsRequest(
-        attempt_id=ctx.attempt_id,
-        to=ctx.number,
-        sender=message.caller_id,
-        text=render(message.text, ctx.fields),
-    )
+    return channel_for(channel).account_key(settings)
 
 
 def _gate_and_claim(rt: Runtime, attempt_id: int) -> store.DialContext | DialResult:
@@ -141,7 +106,8 @@ async def dial_attempt(rt: Runtime, attempt_id: int) -> DialResult:
     # dial lease.
     rt.states.watch(claimed.campaign_id, claimed.campaign_state)
     # Build the pooled client (first dial of the process) before the token, not after it.
-    _ = rt.sms_provider if claimed.channel == "sms" else rt.call_provider
+    channel = channel_for(claimed.channel)
+    client = rt.client_for(channel)
     key = account_key(claimed.channel, rt.settings)
     if not await rt.wait_for_token(key, claimed.config.limits.rps):
         await asyncio.to_thread(_unclaim, rt, claimed.attempt_id)
@@ -150,17 +116,11 @@ async def dial_attempt(rt: Runtime, attempt_id: int) -> DialResult:
         await asyncio.to_thread(_release_claimed, rt, claimed.attempt_id)
         return DialResult.GATED
     try:
-        submitted = await _send(rt, claimed)
+        submitted = await channel.send(client, claimed, rt.settings)
     except ProviderError as exc:
         return await asyncio.to_thread(_record_error, rt, claimed, exc)
     await asyncio.to_thread(_record_submitted, rt, attempt_id, submitted)
     return DialResult.SUBMITTED
-
-
-async def _send(rt: Runtime, ctx: store.DialContext) -> Submitted:
-    if ctx.channel == "sms":
-        return await rt.sms_provider.send_sms(build_sms_request(ctx))
-    return await rt.call_provider.place_call(build_call_request(ctx, rt.settings))
 
 
 def _release_claimed(rt: Runtime, attempt_id: int) -> None:

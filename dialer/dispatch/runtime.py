@@ -16,6 +16,7 @@ from dramatiq.middleware import Middleware
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from dialer.channels import Channel
 from dialer.db.models import Campaign
 from dialer.db.types import utcnow
 from dialer.limits.base import RateLimiter
@@ -31,15 +32,19 @@ Enqueue = Callable[[int, str, int], None]
 
 @dataclass
 class Runtime:
+    """``provider_factories`` build the pooled client of each provider slot (a channel's
+    ``provider``); a slot without one is built from the settings by its channel.
+    ``call_provider_factory`` and ``sms_provider_factory`` fill the sb-api and msapi slots."""
+
     settings: Settings
     engine: Engine
     limiter: RateLimiter
     enqueue: Enqueue
-    call_provider_factory: Callable[[], CallProvider]
-    sms_provider_factory: Callable[[], SmsProvider]
+    call_provider_factory: Callable[[], CallProvider] | None = None
+    sms_provider_factory: Callable[[], SmsProvider] | None = None
     clock: Callable[[], datetime] = utcnow
-    _call: CallProvider | None = field(default=None, init=False)
-    _sms: SmsProvider | None = field(default=None, init=False)
+    provider_factories: dict[str, Callable[[], object]] = field(default_factory=dict)
+    _clients: dict[str, object] = field(default_factory=dict, init=False)
     states: CampaignStates = field(init=False)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False)
     _stop_waiters: set[asyncio.Future[None]] = field(default_factory=set, init=False)
@@ -47,19 +52,20 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.states = CampaignStates(self.engine)
+        if self.call_provider_factory is not None:
+            self.provider_factories.setdefault("mtt_sb", self.call_provider_factory)
+        if self.sms_provider_factory is not None:
+            self.provider_factories.setdefault("msapi", self.sms_provider_factory)
 
-    @property
-    def call_provider(self) -> CallProvider:
-        """One pooled client per process, created on the event loop that uses it."""
-        if self._call is None:
-            self._call = self.call_provider_factory()
-        return self._call
-
-    @property
-    def sms_provider(self) -> SmsProvider:
-        if self._sms is None:
-            self._sms = self.sms_provider_factory()
-        return self._sms
+    def client_for(self, channel: Channel) -> object:
+        """The channel's provider client: one pooled client per slot and process, created
+        on the event loop that uses it."""
+        client = self._clients.get(channel.provider)
+        if client is None:
+            factory = self.provider_factories.get(channel.provider)
+            client = factory() if factory is not None else channel.build_provider(self.settings)
+            self._clients[channel.provider] = client
+        return client
 
     @property
     def stopping(self) -> bool:
@@ -101,9 +107,11 @@ class Runtime:
 
     async def aclose(self) -> None:
         self.states.stop()
-        for provider in (self._call, self._sms):
-            if provider is not None:
-                await provider.aclose()
+        for client in self._clients.values():
+            close = getattr(client, "aclose", None)
+            if close is not None:
+                await close()
+        self._clients.clear()
         await self.limiter.aclose()
 
 

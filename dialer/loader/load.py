@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 
 from dialer.campaign.store import config_of, get_campaign
 from dialer.campaign.templates import field_columns, missing_fields
+from dialer.channels import channel_for
 from dialer.db.engine import session_scope
 from dialer.db.models import Load
 from dialer.db.types import utcnow
@@ -100,7 +101,7 @@ def load_contacts(
         state = CampaignState(campaign.state)
     rejects = RejectsFile(rejects_path or default_rejects_path(path))
     countries = frozenset(config.countries)
-    require_mobile = config.channel == "sms"
+    require_mobile = channel_for(config.channel).require_mobile
     default_zone = config.schedule.timezone
     stamp = db_timestamp(engine, now)
     seen = existing_phones(engine, campaign_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
@@ -18,33 +18,28 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from dialer.campaign.config import CampaignConfig
 from dialer.campaign.store import config_of
+from dialer.channels import channel_for, owner_of
+from dialer.channels.base import Effect, OptOut, RequestCallback
 from dialer.db.engine import session_scope
 from dialer.db.models import Attempt, Campaign, Contact, ProviderEvent
-from dialer.dnc import add_to_dnc, is_opt_out_text
+from dialer.dnc import add_to_dnc
+from dialer.outcomes.callbacks import request_callback
 from dialer.outcomes.finish import finish_attempt
 from dialer.outcomes.inbox import event_from_json, lock_pending_payloads, mark_applied
-from dialer.policy.classify import classify_call, classify_sms, sms_status_advances
-from dialer.providers.base import EventKind, NormalizedEvent
-from dialer.states import AttemptStatus
+from dialer.providers.base import NormalizedEvent
+from dialer.states import LIVE_ATTEMPT_STATUSES, AttemptStatus
 
 log = logging.getLogger(__name__)
 
-_CALL_KINDS = frozenset(
-    {
-        EventKind.CALL_STARTED,
-        EventKind.CALL_ENDED,
-        EventKind.DTMF,
-        EventKind.TRANSFER_STARTED,
-        EventKind.TRANSFER_ENDED,
-    }
-)
-
 
 def find_attempt(session: Session, event: NormalizedEvent) -> Attempt | None:
-    """Calls by ``messId`` (our attempt id), then by CallID; SMS by ``message_sid``.
-    The attempt row is locked (``FOR UPDATE``) until the transaction ends."""
-    if event.kind in _CALL_KINDS and event.attempt_id is not None:
+    """By our attempt id when the event's channel carries it (sb-api ``messId``, the
+    CallBack URL's path), then by the provider's id (CallID, ``message_sid``,
+    ``callBackCall_id``). The attempt row is locked (``FOR UPDATE``) until the transaction
+    ends."""
+    if event.attempt_id is not None and owner_of(event.kind).events_carry_attempt_id:
         attempt = session.exec(_attempt_by_id(), params={"attempt_id": event.attempt_id}).first()
         if attempt is not None:
             return attempt
@@ -67,12 +62,17 @@ def _attempt_by_provider_id() -> SelectOfScalar[Attempt]:
 
 
 def apply_event(session: Session, event: NormalizedEvent, now: datetime) -> str:
-    """Apply one event. Returns the inbox status: ``applied``, ``orphan`` or ``ignored``."""
-    if event.kind == EventKind.SMS_INBOUND:
-        if event.sender and is_opt_out_text(event.text):
-            add_to_dnc(session, [event.sender], source="sms", reason="inbound SMS stop", now=now)
-            return "applied"
-        return "ignored"
+    """Apply one event. Returns the inbox status: ``applied``, ``orphan`` or ``ignored``.
+
+    The attempt's channel says what the event does (``Channel.reduce``); this writes it:
+    fields, the contact's mirror of its current attempt, a final outcome, and actions."""
+    owner = owner_of(event.kind)
+    loose = owner.unattached(event)
+    if loose is not None:
+        if not loose.actions:
+            return "ignored"
+        _run_actions(session, None, loose, now)
+        return "applied"
     attempt = find_attempt(session, event)
     if attempt is None:
         return "orphan"
@@ -80,30 +80,29 @@ def apply_event(session: Session, event: NormalizedEvent, now: datetime) -> str:
         attempt.provider_id = event.provider_id
     contact = session.get(Contact, attempt.contact_id, with_for_update=True)
     is_current = contact is not None and contact.last_attempt_id == attempt.id
-    if event.kind == EventKind.CALL_STARTED:
-        if attempt.status in (AttemptStatus.DIALING, AttemptStatus.UNKNOWN):
-            attempt.status = AttemptStatus.SUBMITTED.value
-            attempt.submitted_at = attempt.submitted_at or now
-    elif event.kind in (EventKind.DTMF, EventKind.TRANSFER_STARTED, EventKind.TRANSFER_ENDED):
-        _apply_ivr_detail(session, attempt, contact if is_current else None, event, now)
-    elif event.kind == EventKind.CALL_ENDED:
-        attempt.cause, attempt.duration = event.cause, event.duration
-        if event.occurred_at is not None and event.duration:
-            attempt.answered_at = event.occurred_at - timedelta(seconds=event.duration)
-        if contact is not None and is_current and attempt.status in _LIVE:
-            contact.last_cause, contact.duration = event.cause, event.duration
-        finish_attempt(session, attempt, classify_call(event.cause, event.duration), now=now)
-    elif (
-        event.kind == EventKind.SMS_STATUS
-        and event.status
-        and sms_status_advances(attempt.sms_status, event.status)
-    ):
-        attempt.sms_status = event.status
-        if contact is not None and is_current:
-            contact.sms_status = event.status
-        outcome = classify_sms(event.status)
-        if outcome is not None:
-            finish_attempt(session, attempt, outcome, now=now)
+
+    def config() -> CampaignConfig | None:
+        campaign = session.get(Campaign, attempt.campaign_id)
+        return config_of(campaign) if campaign is not None else None
+
+    effect = channel_for(attempt.channel).reduce(attempt, event, now, config)
+    for name, value in effect.attempt.items():
+        setattr(attempt, name, value)
+    if effect.started and attempt.status in (AttemptStatus.DIALING, AttemptStatus.UNKNOWN):
+        attempt.status = AttemptStatus.SUBMITTED.value
+        attempt.submitted_at = attempt.submitted_at or now
+    if effect.release_slot and attempt.status in LIVE_ATTEMPT_STATUSES:
+        attempt.slot_released_at = attempt.slot_released_at or now
+    if effect.settle and attempt.status in LIVE_ATTEMPT_STATUSES:
+        attempt.not_before = None  # its result is to be read at once
+    if contact is not None and is_current and effect.contact:
+        for name, value in effect.contact.items():
+            setattr(contact, name, value)
+        contact.updated_at = now
+    if effect.actions:
+        _run_actions(session, attempt, effect, now, contact=contact)
+    if effect.outcome is not None:
+        finish_attempt(session, attempt, effect.outcome, now=now)
     attempt.updated_at = now
     session.add(attempt)
     if contact is not None:
@@ -111,43 +110,26 @@ def apply_event(session: Session, event: NormalizedEvent, now: datetime) -> str:
     return "applied"
 
 
-_LIVE = frozenset(
-    {AttemptStatus.QUEUED, AttemptStatus.DIALING, AttemptStatus.SUBMITTED, AttemptStatus.UNKNOWN}
-)
-
-
-def _apply_ivr_detail(
+def _run_actions(
     session: Session,
-    attempt: Attempt,
-    contact: Contact | None,
-    event: NormalizedEvent,
+    attempt: Attempt | None,
+    effect: Effect,
     now: datetime,
+    *,
+    contact: Contact | None = None,
 ) -> None:
-    """DTMF choices and transfer legs enrich the attempt (even a final one)."""
-    campaign = session.get(Campaign, attempt.campaign_id)
-    config = config_of(campaign) if campaign is not None else None
-    if event.dtmf is not None:
-        attempt.dtmf = str(event.dtmf)
-        attempt.dtmf_label = config.menu_label(event.dtmf) if config else None
-    elif event.kind == EventKind.DTMF and attempt.dtmf is None:
-        attempt.dtmf_label = "no choice"
-    if event.kind == EventKind.TRANSFER_STARTED:
-        attempt.transfer_number = event.number
-    if event.kind == EventKind.TRANSFER_ENDED:
-        attempt.transfer_number = attempt.transfer_number or event.number
-        attempt.transfer_cause, attempt.transfer_duration = event.cause, event.duration
-    if contact is not None:
-        contact.dtmf, contact.dtmf_label = attempt.dtmf, attempt.dtmf_label
-        contact.transfer_duration = attempt.transfer_duration
-        contact.updated_at = now
-    if config is not None and event.dtmf is not None:
-        item = next((m for m in config.menu if m.digit == event.dtmf), None)
-        if item is not None and item.action == "optout":
-            session.add(attempt)
-            if contact is not None:
-                session.add(contact)
-            session.flush()
-            add_to_dnc(session, [attempt.number], source="ivr", reason="opt-out digit", now=now)
+    if attempt is not None:
+        session.add(attempt)
+        if contact is not None:
+            session.add(contact)
+        session.flush()
+    for action in effect.actions:
+        if isinstance(action, OptOut):
+            number = action.number or (attempt.number if attempt is not None else None)
+            if number:
+                add_to_dnc(session, [number], source=action.source, reason=action.reason, now=now)
+        elif isinstance(action, RequestCallback) and attempt is not None:
+            request_callback(session, attempt, action, now)
 
 
 def _apply_batch(session: Session, event_ids: list[int], now: datetime) -> dict[str, int]:

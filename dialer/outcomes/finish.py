@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from dialer.campaign.store import config_of
 from dialer.db.models import Attempt, Campaign, Contact
+from dialer.outcomes.agent_misses import pause_after_agent_misses
 from dialer.policy.retry import decide, spends_budget
 from dialer.policy.windows import zones_of
 from dialer.states import (
@@ -50,6 +51,8 @@ def finish_attempt(
     session.add(attempt)
     session.flush()
 
+    if outcome == Outcome.AGENT_NO_ANSWER:
+        pause_after_agent_misses(session, attempt, now)
     contact = session.get(Contact, attempt.contact_id, with_for_update=True)
     campaign = session.get(Campaign, attempt.campaign_id)
     if contact is None or campaign is None:  # pragma: no cover - FKs forbid it

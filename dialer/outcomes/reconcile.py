@@ -16,14 +16,24 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from dialer.errors import ProviderError
 from dialer.providers.msapi import PAGE_LIMIT, MsapiClient
 from dialer.providers.msapi_models import MsapiMessage
+from dialer.providers.mtt_callback_answers import CallbackCallInfo
 from dialer.providers.telecom_records import CallRecord
 from dialer.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+class CallbackLookup(Protocol):
+    @property
+    def attempt_id(self) -> int: ...
+    @property
+    def call_id(self) -> str: ...
+
 
 CLOCK_SLACK = timedelta(minutes=1)
 """How far a history record's time may precede our dial time (clocks differ)."""
@@ -55,6 +65,14 @@ class Reconciler:
         self._settings = settings
         self.has_calls = bool(settings.mtt_login and settings.mtt_sip_id)
         self.has_sms = bool(settings.msapi_account_sid and settings.msapi_token.get_secret_value())
+        self.has_callbacks = bool(settings.mtt_login and settings.mtt_callback_customer_name)
+
+    def callback_infos(self, lookups: Sequence[CallbackLookup]) -> dict[int, CallbackCallInfo]:
+        """``getCallBackFollowmeCallInfo`` of each callback, by attempt id; a callback whose
+        info could not be read is left out (logged)."""
+        if not (self.has_callbacks and lookups):
+            return {}
+        return asyncio.run(_callback_infos(self._settings, lookups))
 
     def calls(self, candidates: Sequence[Candidate]) -> dict[int, Reconciled]:
         """Timed-out call attempts settled from ``getCallHistory``, by attempt id."""
@@ -136,10 +154,30 @@ def match_history(
 
 
 def build_reconciler(settings: Settings) -> Reconciler | None:
-    """A reconciler for the configured providers, or ``None`` when neither the Telecom API
-    nor msapi has credentials."""
+    """A reconciler for the configured providers, or ``None`` when none has credentials."""
     reconciler = Reconciler(settings)
-    return reconciler if reconciler.has_calls or reconciler.has_sms else None
+    configured = reconciler.has_calls or reconciler.has_sms or reconciler.has_callbacks
+    return reconciler if configured else None
+
+
+async def _callback_infos(
+    settings: Settings, lookups: Sequence[CallbackLookup]
+) -> dict[int, CallbackCallInfo]:
+    from dialer.providers.factory import build_callback_client
+
+    client = build_callback_client(settings)
+    found: dict[int, CallbackCallInfo] = {}
+    try:
+        for lookup in lookups:
+            try:
+                found[lookup.attempt_id] = await client.get_call_info(lookup.call_id)
+            except ProviderError as exc:
+                log.warning(
+                    "getCallBackFollowmeCallInfo failed for attempt %s (%s)", lookup.attempt_id, exc
+                )
+    finally:
+        await client.aclose()
+    return found
 
 
 async def _look_up(settings: Settings, candidates: Sequence[Candidate]) -> dict[int, Reconciled]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dialer.providers.mtt_callback_answers import CallbackCallInfo
 from dialer.states import Outcome
 
 _CALL_CAUSES: dict[int, Outcome] = {
@@ -77,3 +78,25 @@ def sms_status_advances(current: str | None, new: str) -> bool:
     if current is None:
         return True
     return SMS_STATUS_RANK.get(new.lower(), 4) > SMS_STATUS_RANK.get(current.lower(), 4)
+
+
+def classify_callback(info: CallbackCallInfo) -> Outcome | None:
+    """The outcome of an agent callback from ``getCallBackFollowmeCallInfo``, or ``None``
+    when MTT does not know it (yet).
+
+    Failed on side A (the agents: timeout or cancel): ``agent_no_answer``, the contact was
+    never rung. Failed on side B: ``no_answer`` on a timeout, ``busy`` when the contact
+    cancelled (declined or busy: the doc gives no cause, so the shorter retry). A result
+    with talk time: ``connected``; one without: ``no_answer`` (an agent took it, the contact
+    never spoke)."""
+    if info.failure is not None:
+        if info.failed_side == "A":
+            return Outcome.AGENT_NO_ANSWER
+        if info.failed_side == "B":
+            return Outcome.NO_ANSWER if info.ended_by == "timeout" else Outcome.BUSY
+        return None
+    if info.talked:
+        return Outcome.CONNECTED
+    if info.status:
+        return Outcome.NO_ANSWER
+    return None

@@ -2,7 +2,9 @@
 
 One attempt budget per contact (``retry.max_attempts``). ``network`` failures do not spend
 it; ``rejected`` gets at most one more try, a day later; ``invalid_number`` is never retried;
-``unknown`` (no final event in time) is retried once, after ``retry.unknown``. Every retry
+``unknown`` (no final event in time) is retried once, after ``retry.unknown``; an agent
+callback no agent took (``agent_no_answer``) is retried after ``retry.agent_no_answer``
+without spending the budget (the contact was never rung). Every retry
 lands inside the next open calling window in the contact's local time.
 """
 
@@ -18,10 +20,14 @@ from dialer.states import ContactStatus, Outcome
 
 NETWORK_RETRY_CAP = 5
 """Extra tries allowed for network failures beyond the budget, so a broken route can't loop."""
+AGENT_MISS_CAP = 20
+"""Callbacks no agent took, per contact, before the contact is given up on (the campaign
+normally pauses long before: ``callback.pause_after_misses`` in a row)."""
 
 _FINAL: dict[Outcome, ContactStatus] = {
     Outcome.ANSWERED: ContactStatus.REACHED,
     Outcome.DELIVERED: ContactStatus.REACHED,
+    Outcome.CONNECTED: ContactStatus.REACHED,
     Outcome.INVALID_NUMBER: ContactStatus.INVALID,
     Outcome.OPTED_OUT: ContactStatus.OPTED_OUT,
     Outcome.PROVIDER_ERROR: ContactStatus.NOT_REACHED,
@@ -37,7 +43,7 @@ class Decision:
 
 def spends_budget(outcome: Outcome) -> bool:
     """Whether an attempt with this outcome counts against ``max_attempts``."""
-    return outcome not in (Outcome.NETWORK, Outcome.PROVIDER_ERROR)
+    return outcome not in (Outcome.NETWORK, Outcome.PROVIDER_ERROR, Outcome.AGENT_NO_ANSWER)
 
 
 def retry_delay(outcome: Outcome, config: CampaignConfig) -> timedelta:
@@ -51,6 +57,7 @@ def retry_delay(outcome: Outcome, config: CampaignConfig) -> timedelta:
         Outcome.UNDELIVERED: retry.undelivered,
         Outcome.EXPIRED: retry.undelivered,
         Outcome.UNKNOWN: retry.unknown,
+        Outcome.AGENT_NO_ANSWER: retry.agent_no_answer,
     }.get(outcome, retry.no_answer)
 
 
@@ -76,11 +83,14 @@ def decide(
         return Decision(ContactStatus.NOT_REACHED, None, "rejected twice")
     if outcome == Outcome.UNKNOWN and outcome_counts.get(Outcome.UNKNOWN, 0) >= 2:
         return Decision(ContactStatus.NOT_REACHED, None, "outcome unknown twice")
-    if budget_used >= max_attempts:
+    agent_misses = outcome_counts.get(Outcome.AGENT_NO_ANSWER, 0)
+    if outcome == Outcome.AGENT_NO_ANSWER and agent_misses >= AGENT_MISS_CAP:
+        return Decision(ContactStatus.NOT_REACHED, None, f"no agent took {agent_misses} callbacks")
+    if budget_used >= max_attempts and outcome != Outcome.AGENT_NO_ANSWER:
         return Decision(
             ContactStatus.NOT_REACHED, None, f"{max_attempts} attempts used ({outcome.value})"
         )
-    if attempts_made >= max_attempts + NETWORK_RETRY_CAP:
+    if attempts_made - agent_misses >= max_attempts + NETWORK_RETRY_CAP:
         return Decision(
             ContactStatus.NOT_REACHED, None, f"{attempts_made} attempts made ({outcome.value})"
         )

@@ -87,6 +87,7 @@ class EventKind(StrEnum):
     TRANSFER_ENDED = "transfer_ended"  # ivr h_<redirect_number>_<cause>_<duration>
     SMS_STATUS = "sms_status"  # msapi outbound status
     SMS_INBOUND = "sms_inbound"  # msapi inbound message (direction=inbound)
+    CALLBACK = "callback"  # CallBack event.php; ``status`` is the event name
 
 
 @dataclass(frozen=True, slots=True)

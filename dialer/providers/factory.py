@@ -9,6 +9,7 @@ from __future__ import annotations
 import httpx
 
 from dialer.providers.msapi import MsapiClient
+from dialer.providers.mtt_callback import MttCallbackClient
 from dialer.providers.mtt_sb import MttSbClient
 from dialer.providers.telecom import TelecomClient
 from dialer.settings import Settings
@@ -55,6 +56,21 @@ def build_telecom_client(
         settings.mtt_api_url,
         settings.mtt_login,
         settings.mtt_password,
+        connect_timeout=settings.http_connect_timeout,
+        read_timeout=settings.http_read_timeout,
+        transport=transport,
+    )
+
+
+def build_callback_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> MttCallbackClient:
+    """The MTT CallBack client: the Telecom endpoint and login, the CallBack account."""
+    return MttCallbackClient(
+        settings.mtt_api_url,
+        settings.mtt_login,
+        settings.mtt_password,
+        settings.mtt_callback_customer_name,
         connect_timeout=settings.http_connect_timeout,
         read_timeout=settings.http_read_timeout,
         transport=transport,

@@ -10,9 +10,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from dialer.db.engine import session_scope
 from dialer.db.types import utcnow
 from dialer.dispatch.runtime import Enqueue
 from dialer.outcomes.apply import apply_events
+from dialer.outcomes.callbacks import due_for_lookup, settle
 from dialer.outcomes.orphans import match_orphans
 from dialer.outcomes.reconcile import Reconciler
 from dialer.outcomes.sms_history import InboundScan, has_sms_campaign, recover_from_history
@@ -40,11 +42,17 @@ def run_tick(
 
     Attempts past their event timeout are first looked up in MTT's call history or msapi's
     message list (outside any transaction: network calls); an SMS status found there is
-    stored and applied as the event the collector missed."""
+    stored and applied as the event the collector missed. Agent callbacks that are over (or
+    past their timeout) are settled from MTT's call info."""
     reconciled = {}
     if reconcile is not None:
         with Session(engine) as session:
             candidates, message_sids = timed_out_lookups(session, now)
+            callbacks = due_for_lookup(session, now) if reconcile.has_callbacks else []
+        if callbacks:
+            infos = reconcile.callback_infos(callbacks)
+            with session_scope(engine) as session:
+                settle(session, infos, now, callbacks)
         if candidates:
             reconciled = reconcile.calls(candidates)
         if message_sids:

@@ -13,11 +13,12 @@ from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from dialer.campaign.store import config_of
+from dialer.channels import channel_for
 from dialer.db.models import Attempt, Campaign, Contact
 from dialer.outcomes.finish import finish_attempt
 from dialer.outcomes.reconcile import Candidate, Reconciled
 from dialer.policy.classify import classify_call
-from dialer.states import AttemptStatus, Outcome
+from dialer.states import AttemptStatus
 
 DIAL_LEASE = timedelta(seconds=90)
 """Default: how long an attempt may stay ``dialing`` (claimed, HTTP in flight) before its worker is
@@ -55,7 +56,7 @@ def timed_out_attempts(session: Session, now: datetime, *, lock: bool = True) ->
         )
     ).all()
     for campaign in campaigns:
-        timeout = config_of(campaign).retry.event_timeout
+        timeout = channel_for(campaign.channel).event_timeout(config_of(campaign))
         started = func.coalesce(Attempt.submitted_at, Attempt.dialing_at)
         query = select(Attempt).where(
             Attempt.campaign_id == campaign.id,
@@ -79,9 +80,10 @@ def timed_out_lookups(session: Session, now: datetime) -> tuple[list[Candidate],
     calls: list[Candidate] = []
     messages: list[str] = []
     for attempt in timed_out_attempts(session, now, lock=False):
-        if attempt.channel != "sms":
+        lookup = channel_for(attempt.channel).timeout_lookup
+        if lookup == "call_history":
             calls.append(Candidate(attempt.id or 0, attempt.number, attempt.dialing_at or now))
-        elif attempt.provider_id:
+        elif lookup == "sms_message" and attempt.provider_id:
             messages.append(attempt.provider_id)
     return calls, messages
 
@@ -93,7 +95,8 @@ def finish_timed_out(
     reconciled: Mapping[int, Reconciled] | None = None,
 ) -> int:
     """No final event in time. If MTT's call history knows the call, its cause and duration
-    settle the attempt; otherwise the outcome is ``unknown``. Either way the slot is freed."""
+    settle the attempt; otherwise its channel judges by what did come (``unknown`` for a
+    call or message; a callback by its events). Either way the slot is freed."""
     done = 0
     for attempt in attempts:
         found = (reconciled or {}).get(attempt.id or 0)
@@ -106,7 +109,9 @@ def finish_timed_out(
                 contact.last_cause, contact.duration = found.cause, found.duration
                 session.add(contact)
         else:
-            outcome = Outcome.UNKNOWN
+            outcome, fields = channel_for(attempt.channel).without_event(attempt)
+            for name, value in fields.items():
+                setattr(attempt, name, value)
             error = attempt.error or "no final event within event_timeout"
         if finish_attempt(session, attempt, outcome, now=now, error=error):
             done += 1

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from dialer.campaign.config import CampaignConfig
 from dialer.campaign.store import config_of
+from dialer.channels import channel_for
 from dialer.db.engine import is_sqlite, session_scope
 from dialer.db.models import Attempt, Campaign, Contact
 from dialer.dnc import dnc_numbers_among
@@ -43,8 +44,6 @@ QUEUE_SECONDS = 3.0
 """Seconds of work (at the campaign's rate) kept on the queue at most."""
 
 SCHEDULER_LOCK_KEY = 0x6469616C  # "dial": pg_advisory_xact_lock key
-
-CALL_CHANNELS = ("tts", "ivr")
 
 
 @dataclass
@@ -117,23 +116,42 @@ def schedule_tick(
     return result
 
 
-def _live_count(session: Session, channels: tuple[str, ...], statuses: frozenset[str]) -> int:
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(Attempt)
-            .where(col(Attempt.channel).in_(channels), col(Attempt.status).in_(statuses))
-        ).one()
+def _live_count(
+    session: Session,
+    channels: tuple[str, ...],
+    statuses: frozenset[str],
+    *,
+    campaign_id: int | None = None,
+    holding_slot: bool = False,
+) -> int:
+    query = (
+        select(func.count())
+        .select_from(Attempt)
+        .where(col(Attempt.channel).in_(channels), col(Attempt.status).in_(statuses))
     )
+    if campaign_id is not None:
+        query = query.where(Attempt.campaign_id == campaign_id)
+    if holding_slot:  # a callback whose call is over frees its agent before its result is read
+        query = query.where(col(Attempt.slot_released_at).is_(None))
+    return int(session.exec(query).one())
 
 
-def _capacity(session: Session, config: CampaignConfig, channel: str) -> int:
-    channels = CALL_CHANNELS if channel in CALL_CHANNELS else ("sms",)
-    queued = _live_count(session, channels, frozenset({AttemptStatus.QUEUED}))
+def _capacity(session: Session, config: CampaignConfig, campaign: Campaign) -> int:
+    """How many attempts this campaign may queue now: a few seconds of work at its rate,
+    and no more live attempts than its channel allows (per account or per campaign)."""
+    channel = channel_for(campaign.channel)
+    queued = _live_count(session, channel.pool, frozenset({AttemptStatus.QUEUED}))
     room = math.ceil(config.limits.rps * QUEUE_SECONDS) - queued
-    if channel in CALL_CHANNELS:
-        live = _live_count(session, channels, LIVE_ATTEMPT_STATUSES)
-        room = min(room, config.limits.max_concurrent - live)
+    max_live = channel.max_live(config)
+    if max_live is not None:
+        live = _live_count(
+            session,
+            channel.pool,
+            LIVE_ATTEMPT_STATUSES,
+            campaign_id=campaign.id if channel.live_scope == "campaign" else None,
+            holding_slot=channel.live_scope == "campaign",
+        )
+        room = min(room, max_live - live)
     return max(room, 0)
 
 
@@ -141,7 +159,7 @@ def _schedule_campaign(
     session: Session, campaign: Campaign, now: datetime
 ) -> list[tuple[int, str]]:
     config = config_of(campaign)
-    room = _capacity(session, config, campaign.channel)
+    room = _capacity(session, config, campaign)
     if room <= 0:
         return []
     query = (

@@ -1,0 +1,191 @@
+"""The ``callback`` channel: MTT's CallBack API rings our agents (side A), whispers who is
+calling, then calls the contact (side B) and bridges the two.
+
+Events: ``GET|POST /hooks/{token}/mtt/callback/{attempt}/event.php?event=...&id=...`` (the
+``callBackURL`` we send carries the attempt id, so even a callback whose answer was lost is
+matched) and ``/hooks/{token}/mtt/callback/event.php``. They carry no cause: after
+``end_side_A`` the slot is free and the scheduler reads ``getCallBackFollowmeCallInfo`` for
+the result (``dialer.outcomes.callbacks``). Quirks: docs/callback-mtt.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+import httpx
+
+from dialer.campaign.config import Callback, CampaignConfig
+from dialer.campaign.templates import render
+from dialer.channels.base import (
+    Channel,
+    ConfigLookup,
+    DialContext,
+    Effect,
+    Hook,
+    TimeoutLookup,
+    hook_url,
+)
+from dialer.providers.base import EventKind, NormalizedEvent, Submitted
+from dialer.providers.callback_events import CallbackEventKind, parse_callback_event
+from dialer.providers.mtt_callback import CallbackRequest, MttCallbackClient
+from dialer.settings import Settings
+from dialer.states import Outcome
+
+if TYPE_CHECKING:
+    from dialer.db.models import Attempt
+
+CALLBACK_PATH = "mtt/callback"
+_ATTEMPT_REF = re.compile(r"[0-9]{1,18}")
+_GET_POST = frozenset({"GET", "POST"})
+SETTLE_MARGIN = timedelta(minutes=2)
+"""Added to the longest a callback can last before it counts as timed out."""
+
+
+def _parse(
+    body: bytes, content_type: str | None, query: Mapping[str, str]
+) -> list[NormalizedEvent]:
+    fields = {key: value for key, value in query.items() if key != "attempt"}
+    event = parse_callback_event(fields, body, content_type)
+    ref = query.get("attempt", "")
+    return [
+        NormalizedEvent(
+            kind=EventKind.CALLBACK,
+            attempt_id=int(ref) if _ATTEMPT_REF.fullmatch(ref) else None,
+            provider_id=event.call_id,
+            number=event.phone,
+            status=event.kind.value if event.kind is not CallbackEventKind.UNKNOWN else event.name,
+            occurred_at=event.occurred_at,
+            extra=dict(event.extras),
+        )
+    ]
+
+
+def callback_url(settings: Settings, attempt_id: int) -> str | None:
+    """Where MTT sends this callback's events (it appends ``/event.php``)."""
+    return hook_url(settings, f"{CALLBACK_PATH}/{attempt_id}")
+
+
+def callback_request(ctx: DialContext, settings: Settings) -> CallbackRequest:
+    config = ctx.config
+    callback = _callback(config)
+    message = render(callback.contact_message, ctx.fields) if callback.contact_message else None
+    return CallbackRequest(
+        contact=ctx.number,
+        agents=callback.agents,
+        whisper=render(config.message.text, ctx.fields),
+        callback_url=callback_url(settings, ctx.attempt_id) or "",
+        ring=callback.ring,
+        agent_timeout=int(callback.agent_timeout.total_seconds()),
+        contact_message=message,
+        caller_id=config.message.caller_id,
+        record=callback.record,
+        max_talk=int(callback.max_talk.total_seconds()),
+        description=str(ctx.attempt_id),
+    )
+
+
+class CallbackChannel(Channel):
+    name = "callback"
+    actor = "place_callback"
+    queue = "dialer.callbacks"
+    provider = "mtt_callback"
+    pool = ("callback",)
+    event_kinds = frozenset({EventKind.CALLBACK})
+    events_carry_attempt_id = True
+    timeout_lookup: ClassVar[TimeoutLookup] = "callback_info"
+    reached = "talked"
+    live_scope: ClassVar[Literal["account", "campaign"]] = "campaign"
+    hooks = (
+        Hook("callback", f"{CALLBACK_PATH}/event.php", _GET_POST, _parse),
+        Hook("callback", CALLBACK_PATH + "/{attempt}/event.php", _GET_POST, _parse),
+    )
+
+    def account_key(self, settings: Settings) -> str:
+        return f"mtt-callback:{settings.mtt_callback_customer_name}"
+
+    def max_live(self, config: CampaignConfig) -> int | None:
+        """One live callback per agent: a free agent for every contact we ring."""
+        return len(_callback(config).agents)
+
+    def event_timeout(self, config: CampaignConfig) -> timedelta:
+        callback = _callback(config)
+        rung = callback.agent_timeout * (len(callback.agents) if callback.ring == "sequence" else 1)
+        return max(config.retry.event_timeout, rung + callback.max_talk + SETTLE_MARGIN)
+
+    def build_provider(
+        self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> MttCallbackClient:
+        from dialer.providers.factory import build_callback_client
+
+        return build_callback_client(settings, transport)
+
+    async def send(self, client: object, ctx: DialContext, settings: Settings) -> Submitted:
+        assert isinstance(client, MttCallbackClient)
+        submitted = await client.make_call(callback_request(ctx, settings))
+        return Submitted(submitted.call_id, submitted.raw)
+
+    def reduce(
+        self, attempt: Attempt, event: NormalizedEvent, now: datetime, config: ConfigLookup
+    ) -> Effect:
+        at = event.occurred_at or now
+        name = event.status
+        if name == CallbackEventKind.PICKUP_SIDE_A:
+            agent = event.number or attempt.agent
+            return Effect(attempt={"agent": agent}, contact={"agent": agent}, started=True)
+        if name == CallbackEventKind.START_TALK:
+            return Effect(attempt={"answered_at": attempt.answered_at or at}, started=True)
+        if name == CallbackEventKind.END_SIDE_B and attempt.answered_at is not None:
+            if attempt.talk_seconds is not None:
+                return Effect()
+            talk = max(int((at - attempt.answered_at).total_seconds()), 0)
+            return Effect(attempt={"talk_seconds": talk}, contact={"duration": talk})
+        if name == CallbackEventKind.END_SIDE_A:
+            return Effect(started=True, release_slot=True, settle=True)
+        if name in (CallbackEventKind.START_SIDE_A, CallbackEventKind.START_SIDE_B):
+            return Effect(started=True)
+        return Effect()
+
+    def without_event(self, attempt: Attempt) -> tuple[Outcome, Mapping[str, object]]:
+        """No call info: judge by the events that came. The agent leg ended with nobody
+        taking it: ``agent_no_answer``; an agent took it and the two talked: ``connected``;
+        an agent took it, the contact never answered: ``no_answer``; no end at all:
+        ``unknown``."""
+        if attempt.answered_at is not None:
+            return Outcome.CONNECTED, {}
+        if attempt.slot_released_at is None:
+            return Outcome.UNKNOWN, {}
+        if attempt.agent is None:
+            return Outcome.AGENT_NO_ANSWER, {}
+        return Outcome.NO_ANSWER, {}
+
+    def missing_settings(self, settings: Settings, config: CampaignConfig) -> list[str]:
+        return [
+            name
+            for name, value in (
+                ("DIALER_MTT_LOGIN", settings.mtt_login),
+                ("DIALER_MTT_PASSWORD", settings.mtt_password.get_secret_value()),
+                ("DIALER_MTT_CALLBACK_CUSTOMER_NAME", settings.mtt_callback_customer_name),
+                ("DIALER_WEBHOOK_TOKEN", settings.webhook_token.get_secret_value()),
+                ("DIALER_PUBLIC_URL", settings.public_url or ""),
+            )
+            if not value
+        ]
+
+    def check_settings(self, settings: Settings, config: CampaignConfig) -> str | None:
+        from dialer.errors import ProviderRefusedError
+        from dialer.providers.mtt_callback import callback_url_for_mtt
+
+        try:
+            callback_url_for_mtt(callback_url(settings, 1) or "")
+        except ProviderRefusedError as exc:
+            return f"DIALER_PUBLIC_URL does not suit MTT's callBackURL: {exc}"
+        return None
+
+
+def _callback(config: CampaignConfig) -> Callback:
+    if config.callback is None:  # the campaign file's validation forbids it
+        raise ValueError(f"campaign {config.name!r} has no [callback] table")
+    return config.callback
