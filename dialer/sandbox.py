@@ -43,6 +43,7 @@ def sandbox_campaign(config: CampaignConfig, speed: float) -> CampaignConfig:
                 "network",
                 "undelivered",
                 "unknown",
+                "agent_no_answer",
             )
         }
         | {
@@ -101,7 +102,13 @@ def sandbox_simulator_config(speed: float, *, sender: str | None = None) -> Simu
     """The simulator for ``dialer run --sandbox``: events in every documented shape,
     plain-http notify URLs allowed, ``speed`` times faster. The webhook URLs are filled in
     by ``embedded_stack`` once the collector is listening."""
-    config = SimulatorConfig(speed=speed, allow_http_notify=True, event_shape="mixed")
+    config = SimulatorConfig(
+        speed=speed,
+        allow_http_notify=True,
+        event_shape="mixed",
+        # The demo's menu has a "call me back" digit 4: some subscribers press it.
+        dtmf_weights={"1": 0.3, "2": 0.2, "3": 0.1, "4": 0.1, "none": 0.3},
+    )
     if sender is not None and sender not in {n.number for n in config.numbers}:
         config.numbers.append(AccountNumber(number=sender, direction="OUT"))
     return config

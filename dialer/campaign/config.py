@@ -251,6 +251,14 @@ class CampaignConfig(_Strict):
             raise ValueError(f"[callback] is only for channel = 'callback', not {self.channel!r}")
         return self
 
+    def templates(self) -> list[tuple[str, str]]:
+        """Every message template, with what it is: ``("message", text)`` and, for a
+        callback, ``("contact_message", text)``."""
+        found = [("message", self.message.text)]
+        if self.callback is not None and self.callback.contact_message:
+            found.append(("contact_message", self.callback.contact_message))
+        return found
+
     def callback_campaigns(self) -> tuple[str, ...]:
         """The callback campaigns this campaign's menu feeds, in menu order."""
         return tuple(item.campaign for item in self.menu if item.campaign)

@@ -26,7 +26,7 @@ def control_campaign(
             campaign = get_campaign(session, ref)
             config = config_of(campaign)
             contacts = count_contacts(session, campaign.id or 0)
-        if contacts == 0:
+        if contacts == 0 and config.channel != "callback":  # a callback one is fed by menus
             raise PreflightError(
                 f"cannot start {campaign.name!r}: no contacts loaded; load some first "
                 f"(dialer load {campaign.name} FILE.csv)"

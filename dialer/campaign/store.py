@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from dialer.campaign.config import CampaignConfig
 from dialer.db.models import Attempt, Campaign, Contact
 from dialer.db.types import utcnow
-from dialer.errors import NotFoundError, StateError
+from dialer.errors import ConfigError, NotFoundError, StateError
 from dialer.states import WAITING_CONTACT_STATUSES, AttemptStatus, CampaignState, ContactStatus
 
 _TRANSITIONS: dict[str, tuple[frozenset[CampaignState], CampaignState]] = {
@@ -103,12 +103,32 @@ def create_campaign(
             f"campaign {config.name!r} already exists with a different configuration; "
             "choose another name"
         )
+    check_callback_links(session, config, source_path or config.name)
     campaign = Campaign(
         name=config.name, channel=config.channel, config_json=config_json, source_path=source_path
     )
     session.add(campaign)
     session.flush()
     return campaign, True
+
+
+def check_callback_links(session: Session, config: CampaignConfig, source: str) -> None:
+    """Every ``callback`` menu digit must name an existing ``channel = "callback"``
+    campaign. Raises ``ConfigError`` naming the file, the digit and the campaign."""
+    for item in config.menu:
+        if item.action != "callback" or not item.campaign:
+            continue
+        target = session.exec(select(Campaign).where(Campaign.name == item.campaign)).first()
+        if target is None:
+            raise ConfigError(
+                f"{source}: menu digit {item.digit}: callback campaign {item.campaign!r} does "
+                "not exist; create it first (dialer campaign create ITS_FILE.toml)"
+            )
+        if target.channel != "callback":
+            raise ConfigError(
+                f"{source}: menu digit {item.digit}: campaign {item.campaign!r} is a "
+                f"{target.channel} campaign, not channel = 'callback'"
+            )
 
 
 def get_campaign(session: Session, ref: str, *, for_update: bool = False) -> Campaign:

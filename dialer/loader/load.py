@@ -99,6 +99,13 @@ def load_contacts(
         campaign_id = campaign.id or 0
         name = campaign.name
         state = CampaignState(campaign.state)
+        templates = [(f"the {where}", text) for where, text in config.templates()]
+        for linked in config.callback_campaigns():
+            other = config_of(get_campaign(session, linked))
+            templates += [
+                (f"callback campaign {linked!r}'s {where}", text)
+                for where, text in other.templates()
+            ]
     rejects = RejectsFile(rejects_path or default_rejects_path(path))
     countries = frozenset(config.countries)
     require_mobile = channel_for(config.channel).require_mobile
@@ -114,12 +121,13 @@ def load_contacts(
             phone_index = find_phone_column(
                 header, phone_column or config.phone_column, source=str(path)
             )
-            missing = missing_fields(config.message.text, header)
-            if missing:
-                raise ConfigError(
-                    f"{path}: the message uses {{{missing[0]}}} but the file has no such column "
-                    f"(columns: {', '.join(header)})"
-                )
+            for where, text in templates:
+                missing = missing_fields(text, header)
+                if missing:
+                    raise ConfigError(
+                        f"{path}: {where} uses {{{missing[0]}}} but the file has no such "
+                        f"column (columns: {', '.join(header)})"
+                    )
             field_indexes = field_columns(config.message.text, header)
             zone_index = next(
                 (i for i, h in enumerate(header) if h.strip().lower() in TIMEZONE_HEADERS), None

@@ -87,3 +87,35 @@ def print_summary(engine: Engine, name: str) -> None:
     for digit, item in data.dtmf.items():
         table.add_row(f"[dim]dtmf[/] {digit} {item.label or ''}", str(item.count))
     Console().print(table)
+
+
+def wait_for_callbacks(
+    engine: Engine, names: list[str], console: Console, lease_lost: threading.Event | None = None
+) -> None:
+    """After the campaign ends: wait until the callback campaigns it fed have no contact
+    waiting or in progress (or stop running), showing how many callbacks are left."""
+    from dialer.export.status import campaign_status
+
+    with console.status("waiting for callbacks") as status:
+        while True:
+            left = 0
+            for name in names:
+                with session_scope(engine) as session:
+                    campaign = get_campaign(session, name)
+                if campaign.state != CampaignState.RUNNING:
+                    continue
+                counts = campaign_status(engine, campaign).counts
+                left += sum(
+                    counts[s]
+                    for s in (
+                        ContactStatus.PENDING,
+                        ContactStatus.RETRY_WAIT,
+                        ContactStatus.IN_PROGRESS,
+                    )
+                )
+            if not left:
+                return
+            status.update(f"waiting for {left} callback(s) in {', '.join(names)}")
+            if lease_lost is not None and lease_lost.is_set():
+                raise UserError("another `dialer run` took over this database; stopping")
+            time.sleep(POLL_SECONDS)

@@ -12,9 +12,9 @@ from sqlmodel import col, select
 
 from dialer.campaign.config import CampaignConfig, load_config
 from dialer.campaign.control import control_campaign
-from dialer.campaign.store import USER_PAUSE_REASON, create_campaign, get_campaign
+from dialer.campaign.store import USER_PAUSE_REASON, config_of, create_campaign, get_campaign
 from dialer.db.engine import make_engine, session_scope
-from dialer.db.models import Attempt, Contact
+from dialer.db.models import Attempt, Campaign, Contact
 from dialer.db.schema import ensure_schema
 from dialer.db.types import utcnow
 from dialer.embedded import Stack, embedded_stack
@@ -29,7 +29,7 @@ from dialer.runner.checks import (
 )
 from dialer.runner.ending import EXIT_USER_PAUSE, export_and_summarise, report_end, wind_down
 from dialer.runner.lease import RunLease
-from dialer.runner.progress import CONSOLE, show_progress
+from dialer.runner.progress import CONSOLE, print_summary, show_progress, wait_for_callbacks
 from dialer.settings import Settings
 from dialer.states import AttemptStatus, CampaignState
 
@@ -82,6 +82,8 @@ def run_embedded(
             CONSOLE.print(f"paused {name!r} (interrupted); run the same command again to resume")
             return EXIT_USER_PAUSE
         export_and_summarise(engine, name, paths)
+        for linked in config.callback_campaigns():
+            print_summary(engine, linked)
         return report_end(engine, name, final_state)
 
 
@@ -92,6 +94,7 @@ def _create_and_load(
     the campaign has no contacts at all afterwards (nothing loaded, nothing from before)."""
     from dialer.loader.load import load_contacts
 
+    _create_callback_campaigns(engine, config, config_path)
     with session_scope(engine) as session:
         name = create_campaign(session, config, str(config_path))[0].name
     summary = load_contacts(engine, name, csv_path, phone_column=phone)
@@ -111,6 +114,40 @@ def _create_and_load(
             + (f" (see {summary.rejects_file})" if summary.rejects_file else "")
         )
     return name
+
+
+def _create_callback_campaigns(engine: Engine, config: CampaignConfig, config_path: Path) -> None:
+    """A menu's ``callback`` digit names a callback campaign: when none of that name exists
+    yet, create it from the file of that name beside this one (``campaigns/leads-callback.toml``
+    for ``campaign = "leads-callback"``), so one ``dialer run`` sets the pair up. Without
+    such a file the campaign's creation reports the missing one."""
+    for linked in config.callback_campaigns():
+        with session_scope(engine) as session:
+            exists = session.exec(select(Campaign.id).where(Campaign.name == linked)).first()
+        sibling = config_path.parent / f"{linked}.toml"
+        if exists is not None or not sibling.is_file():
+            continue
+        linked_config = load_config(sibling)
+        if linked_config.name != linked:
+            raise UserError(f"{sibling}: its name is {linked_config.name!r}, not {linked!r}")
+        with session_scope(engine) as session:
+            create_campaign(session, linked_config, str(sibling))
+        CONSOLE.print(f"created callback campaign {linked!r} from {sibling}")
+
+
+def _start_callback_campaigns(stack: Stack, config: CampaignConfig) -> list[str]:
+    """Start the callback campaigns the menu feeds (those not cancelled), so a contact who
+    asks for a callback is called back during this run. Returns their names."""
+    names: list[str] = []
+    for linked in config.callback_campaigns():
+        with session_scope(stack.engine) as session:
+            state = get_campaign(session, linked).state
+        if state == CampaignState.CANCELLED:
+            continue
+        if state != CampaignState.RUNNING:
+            control_campaign(stack.settings, stack.engine, linked, "start")
+        names.append(linked)
+    return names
 
 
 def _run_to_end(
@@ -133,18 +170,24 @@ def _run_to_end(
         raise UserError(f"campaign {name!r} was cancelled; nothing to run")
     if state != CampaignState.RUNNING:
         control_campaign(stack.settings, engine, name, "start")
+    with session_scope(engine) as session:
+        config = config_of(get_campaign(session, name))
+    linked = _start_callback_campaigns(stack, config)
     interrupted = False
     try:
         final_state = show_progress(engine, name, CONSOLE, lease_lost)
+        if final_state == CampaignState.COMPLETED and linked:
+            wait_for_callbacks(engine, linked, CONSOLE, lease_lost)
     except KeyboardInterrupt:
         interrupted = True
-        control_campaign(
-            stack.settings,
-            engine,
-            name,
-            "pause",
-            reason=f"{USER_PAUSE_REASON} (dialer run interrupted)",
-        )
+        for paused in (name, *linked):
+            control_campaign(
+                stack.settings,
+                engine,
+                paused,
+                "pause",
+                reason=f"{USER_PAUSE_REASON} (dialer run interrupted)",
+            )
         final_state = CampaignState.PAUSED
     wind_down(stack, name, final_state)
     return None if interrupted else final_state

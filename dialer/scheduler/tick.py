@@ -108,6 +108,7 @@ def schedule_tick(
             result.enqueue.extend(created)
             if not created and _is_done(session, campaign):
                 campaign.state = CampaignState.COMPLETED.value
+                campaign.state_reason = None
                 campaign.finished_at = now
                 campaign.updated_at = now
                 session.add(campaign)
