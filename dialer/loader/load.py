@@ -103,7 +103,7 @@ def load_contacts(
         for linked in config.callback_campaigns():
             other = config_of(get_campaign(session, linked))
             templates += [
-                (f"callback campaign {linked!r}'s {where}", text)
+                (f"the {where} of callback campaign {linked!r}", text)
                 for where, text in other.templates()
             ]
     rejects = RejectsFile(rejects_path or default_rejects_path(path))

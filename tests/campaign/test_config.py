@@ -163,3 +163,66 @@ def test_a_bad_value_is_named_with_the_good_ones(schedule: str, message: str) ->
     with pytest.raises(ConfigError) as caught:
         parse_config(f"{BASE}\n[schedule]\n{schedule}\n", "x.toml")
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("menu", "message"),
+    [
+        ("[[menu]]\ndigit = 4\naction = 'callback'\n", "a callback needs 'campaign'"),
+        ("[[menu]]\ndigit = 4\naction = 'callback'\ncampaign = 'a b'\n", "'a b' is not a name"),
+        ("[[menu]]\ndigit = 1\naction = 'notify'\ncampaign = 'cb'\n", "'campaign' is only for"),
+    ],
+)
+def test_menu_callback_rules(menu: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(IVR + menu, "x.toml")
+
+
+def test_a_menu_callback_names_its_campaign() -> None:
+    menu = "[[menu]]\ndigit = 4\naction = 'callback'\ncampaign = 'leads'\nlabel = 'call me'\n"
+    config = parse_config(IVR + menu)
+    assert config.callback_campaigns() == ("leads",)
+
+
+CALLBACK = """
+name = "cb"
+channel = "callback"
+[message]
+text = "Клиент {name}"
+caller_id = "74950000000"
+"""
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("", "a callback campaign needs a [callback] table"),
+        ("[callback]\n", r"x.toml: callback.agents: missing required key"),
+        ("[callback]\nagents = []\n", "callback.agents"),
+        ("[callback]\nagents = ['8499709011']\n", "agent must be exactly 11 digits"),
+        ("[callback]\nagents = ['74997090111', '74997090111']\n", "agents repeat"),
+        ("[callback]\nagents = ['74997090111']\nring = 'random'\n", "'random' is not one of"),
+        ("[callback]\nagents = ['74997090111']\nagent_timeout = '5s'\n", "15s to 2m"),
+        ("[callback]\nagents = ['74997090111']\nmax_talk = '30s'\n", "1m to 4h"),
+        ("[callback]\nagents = ['74997090111']\nprovider = 'uis'\n", "'uis' is not one of 'mtt'"),
+        ("[callback]\nagents = ['74997090111']\nwhisper = 'x'\n", "callback.whisper: unknown key"),
+        ("[callback]\nagents = ['74997090111']\npause_after_misses = 0\n", "pause_after_misses"),
+    ],
+)
+def test_callback_table_rules(table: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        parse_config(CALLBACK + table, "x.toml")
+
+
+def test_a_callback_table_on_another_channel_is_refused() -> None:
+    with pytest.raises(ConfigError, match="only for channel = 'callback', not 'tts'"):
+        parse_config(BASE + "[callback]\nagents = ['74997090111']\n", "x.toml")
+
+
+def test_callback_defaults_are_the_safe_ones() -> None:
+    config = parse_config(CALLBACK + "[callback]\nagents = ['74997090111']\n")
+    assert config.callback is not None
+    assert config.callback.record is False  # MTT records unless told not to
+    assert (config.callback.ring, config.callback.agent_timeout) == ("all", timedelta(seconds=20))
+    assert config.callback.pause_after_misses == 5
+    assert config.retry.agent_no_answer == timedelta(minutes=1)

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from dialer.policy.classify import classify_call, classify_sms, sms_status_advances
+from dialer.policy.classify import (
+    classify_call,
+    classify_callback,
+    classify_sms,
+    sms_status_advances,
+)
+from dialer.providers.mtt_callback_answers import CallbackCallInfo
 from dialer.states import Outcome
 
 
@@ -59,3 +65,40 @@ def test_sms_statuses(status: str, outcome: Outcome | None) -> None:
 )
 def test_sms_status_only_moves_forward(current: str | None, new: str, advances: bool) -> None:
     assert sms_status_advances(current, new) is advances
+
+
+@pytest.mark.parametrize(
+    ("info", "outcome"),
+    [
+        (
+            CallbackCallInfo(
+                failure="Call ended by timeout on side A", ended_by="timeout", failed_side="A"
+            ),
+            Outcome.AGENT_NO_ANSWER,
+        ),
+        (
+            CallbackCallInfo(
+                failure="Call ended by cancel on side A", ended_by="cancel", failed_side="A"
+            ),
+            Outcome.AGENT_NO_ANSWER,
+        ),
+        (
+            CallbackCallInfo(
+                failure="Call ended by timeout on side B", ended_by="timeout", failed_side="B"
+            ),
+            Outcome.NO_ANSWER,
+        ),
+        (
+            CallbackCallInfo(
+                failure="Call ended by cancel on side B", ended_by="cancel", failed_side="B"
+            ),
+            Outcome.BUSY,
+        ),
+        (CallbackCallInfo(failure="Data not found"), None),  # unknown id or not over yet
+        (CallbackCallInfo(status="ok", contact_seconds=42), Outcome.CONNECTED),
+        (CallbackCallInfo(status="ok", contact_seconds=0), Outcome.NO_ANSWER),
+        (CallbackCallInfo(), None),
+    ],
+)
+def test_callback_call_info_classes(info: CallbackCallInfo, outcome: Outcome | None) -> None:
+    assert classify_callback(info) == outcome

@@ -115,3 +115,26 @@ def test_retry_lands_in_the_next_open_window() -> None:
         now=evening,
     )
     assert decision.next_attempt_at == datetime(2026, 11, 24, 6, 0, tzinfo=UTC)  # 09:00 MSK
+
+
+def test_an_agent_miss_spends_no_budget_and_is_retried_after_its_own_delay() -> None:
+    assert not spends_budget(Outcome.AGENT_NO_ANSWER)
+    # the budget is used up by calls the contact did get; agent misses still retry
+    decision = run(Outcome.AGENT_NO_ANSWER, budget=3, made=9, counts={Outcome.AGENT_NO_ANSWER: 6})
+    assert decision.status == ContactStatus.RETRY_WAIT
+    assert decision.next_attempt_at == NOON_MSK + timedelta(minutes=1)  # retry.agent_no_answer
+
+
+def test_agent_misses_do_not_count_toward_the_network_cap() -> None:
+    decision = run(Outcome.BUSY, budget=1, made=12, counts={Outcome.AGENT_NO_ANSWER: 11})
+    assert decision.status == ContactStatus.RETRY_WAIT
+
+
+def test_a_contact_no_agent_ever_takes_is_given_up_on() -> None:
+    decision = run(Outcome.AGENT_NO_ANSWER, budget=0, made=20, counts={Outcome.AGENT_NO_ANSWER: 20})
+    assert decision.status == ContactStatus.NOT_REACHED
+    assert decision.reason == "no agent took 20 callbacks"
+
+
+def test_a_connected_callback_reaches_the_contact() -> None:
+    assert run(Outcome.CONNECTED).status == ContactStatus.REACHED

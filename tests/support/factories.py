@@ -71,3 +71,20 @@ def make_campaign(engine: Engine, config: CampaignConfig) -> int:
 def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.write_bytes(text.encode(encoding))
     return path
+
+
+def callback_toml(
+    name: str = "cb",
+    *,
+    agents: tuple[str, ...] = ("74997090111", "74997090112"),
+    extra: str = "",
+    callback_extra: str = "",
+    text: str = "Клиент {name}. Соединяю.",
+) -> str:
+    """A ``channel = "callback"`` campaign file (``extra`` goes before the tables)."""
+    quoted = ", ".join(f'"{agent}"' for agent in agents)
+    return (
+        f'name = "{name}"\nchannel = "callback"\n{extra}\n'
+        f'[message]\ntext = "{text}"\ncaller_id = "74950000000"\n'
+        f"[callback]\nagents = [{quoted}]\n{callback_extra}\n"
+    )
