@@ -5,7 +5,7 @@ Events: ``GET|POST /hooks/{token}/mtt/callback/{attempt}/event.php?event=...&id=
 ``callBackURL`` we send carries the attempt id, so even a callback whose answer was lost is
 matched) and ``/hooks/{token}/mtt/callback/event.php``. They carry no cause: after
 ``end_side_A`` the slot is free and the scheduler reads ``getCallBackFollowmeCallInfo`` for
-the result (``dialer.outcomes.callbacks``). Quirks: docs/callback-mtt.md.
+the result (``dialer.outcomes.callbacks``). Quirks: docs/design.md ("CallBack API").
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Two methods: ``makeCallBackCallFollowme`` (place one callback, the dial structur
 of ``mtt_callback_answers``; ``MttCallbackClient`` only adds the HTTP round trip, on the
 plumbing of ``telecom`` and ``http``.
 
-Doc quirks and what we do about them are listed in docs/callback-mtt.md.
+Doc quirks and what we do about them are listed in docs/design.md ("CallBack API").
 """
 
 from __future__ import annotations

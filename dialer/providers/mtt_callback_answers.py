@@ -2,7 +2,7 @@
 or the refusal inside ``result``) and ``getCallBackFollowmeCallInfo`` (the call's result, its
 ``-32001`` failures included). No I/O; ``mtt_callback`` sends the requests.
 
-Doc quirks and what we do about them are listed in docs/callback-mtt.md.
+Doc quirks and what we do about them are listed in docs/design.md ("CallBack API").
 """
 
 from __future__ import annotations
