@@ -21,10 +21,6 @@ class ContactStatus(StrEnum):
     NOT_REACHED = "not_reached"
     INVALID = "invalid"
     OPTED_OUT = "opted_out"
-    CONNECTED = "connected"
-    """Agent callback: the agent and the contact talked."""
-    AGENT_NO_ANSWER = "agent_no_answer"
-    """Agent callback: no agent took the call, so the contact was never rung."""
     SUPPRESSED = "suppressed"
     CANCELLED = "cancelled"
 
