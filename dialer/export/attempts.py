@@ -1,4 +1,5 @@
-"""Attempts-level rows: one per attempt with its provider ids, times, cause and DTMF."""
+"""Attempts-level rows: one per attempt with its provider ids, times, cause and DTMF, and
+for an agent callback its agent, talk time and cost."""
 
 from __future__ import annotations
 
@@ -38,6 +39,9 @@ ATTEMPT_COLUMNS = (
     "answered_at",
     "finished_at",
     "updated_at",
+    "agent",
+    "talk_seconds",
+    "cost",
 )
 
 
@@ -91,5 +95,8 @@ SOURCE_COLUMNS = (
     Attempt.answered_at,
     Attempt.finished_at,
     Attempt.updated_at,
+    Attempt.agent,
+    Attempt.talk_seconds,
+    Attempt.cost,
 )
 """The columns read for ``ATTEMPT_COLUMNS``: ``campaign`` and ``cause_text`` are added."""

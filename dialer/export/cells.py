@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 
@@ -26,3 +27,15 @@ def text_cell(value: object) -> str:
     if isinstance(value, int | float):
         return str(value)
     return escape_formula(str(value))
+
+
+def decimal_value(value: object) -> Decimal | None:
+    """A money amount stored as decimal text (``"2.98"``, as MTT sent it) as a finite
+    ``Decimal``; ``None`` for ``None`` and for text that is not a finite number."""
+    if value is None:
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None

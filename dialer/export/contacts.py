@@ -31,6 +31,8 @@ CONTACT_COLUMNS = (
     "reason",
     "timezone",
     "line",
+    "agent",
+    "source",
 )
 
 
@@ -113,5 +115,7 @@ SOURCE_COLUMNS = (
     Contact.reason,
     Contact.timezone,
     Contact.line_no,
+    Contact.agent,
+    Contact.source,
 )
 """The columns read for ``CONTACT_COLUMNS`` after ``campaign``, in that order."""

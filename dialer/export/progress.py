@@ -88,18 +88,20 @@ def explain_waiting(
     max_concurrent: int | None,
     rps: float,
     scheduler_silent: timedelta | None = None,
+    slots: str = "call slots",
 ) -> list[Waiting]:
     """One line per reason contacts are waiting, most contacts first. Contacts due now wait
     for the campaign (not running), for a scheduler (none has written its heartbeat for
-    ``scheduler_silent``; ``timedelta.max`` when none ever has), for a call slot, or for
-    their turn under the rate limit; the others for the time stored with them (a retry delay
-    or the calling window)."""
+    ``scheduler_silent``; ``timedelta.max`` when none ever has), for one of the
+    ``max_concurrent`` ``slots`` (call slots, or a callback campaign's agents), or for their
+    turn under the rate limit; the others for the time stored with them (a retry delay or the
+    calling window)."""
     counts: dict[str, int] = {}
     next_at: dict[str, datetime | None] = {}
     for group in groups:
         if group.due:
             reason = _why_due_waits(
-                state, state_reason, live, max_concurrent, rps, scheduler_silent
+                state, state_reason, live, max_concurrent, rps, scheduler_silent, slots
             )
         elif group.reason:
             reason = group.reason
@@ -122,13 +124,14 @@ def _why_due_waits(
     max_concurrent: int | None,
     rps: float,
     scheduler_silent: timedelta | None,
+    slots: str,
 ) -> str:
     if state != "running":
         return f"campaign {state}" + (f": {state_reason}" if state_reason else "")
     if scheduler_silent is not None:
         return scheduler_missing(scheduler_silent)
     if max_concurrent is not None and live >= max_concurrent:
-        return f"all {max_concurrent} call slots busy"
+        return f"all {max_concurrent} {slots} busy"
     return f"in line for the rate limit ({rps:g}/s)"
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from dialer.campaign.config import CampaignConfig
 from dialer.campaign.store import config_of
 from dialer.db.models import Attempt, Campaign, Contact, Load
 from dialer.db.types import utcnow
@@ -71,7 +72,8 @@ class CampaignStatus(BaseModel):
     contacts: int
     final: int
     counts: dict[ContactStatus, int]
-    """Every contact status, zeros included, in the order of ``ContactStatus``."""
+    """Every contact status, zeros included, in the order of ``ContactStatus``; a ``connected``
+    contact (agent callback: the agent and the contact talked) is counted as ``reached``."""
     outcomes: dict[str, int]
     dtmf: dict[str, DtmfCount]
     attempts: int
@@ -148,7 +150,7 @@ def campaign_status(
     by_outcome: Counter[str] = Counter()
     by_dtmf: Counter[str] = Counter()
     for status, outcome, digit, n in tallies:
-        by_status[status] += n
+        by_status[COUNTED_AS.get(status, status)] += n
         if outcome is not None:
             by_outcome[outcome] += n
         if digit is not None:
@@ -176,7 +178,8 @@ def campaign_status(
         state=campaign.state,
         state_reason=campaign.state_reason,
         live=int(live),
-        max_concurrent=config.limits.max_concurrent if campaign.channel != "sms" else None,
+        max_concurrent=live_limit(config),
+        slots="agents" if config.callback is not None else "call slots",
         rps=config.limits.rps,
         scheduler_silent=scheduler_silence(scheduler_seen_at, now, heartbeat.STALE_AFTER),
     )
@@ -215,6 +218,21 @@ def campaign_status(
         ],
         generated_at=_iso(now) or "",
     )
+
+
+COUNTED_AS = {ContactStatus.CONNECTED.value: ContactStatus.REACHED.value}
+"""Contact statuses ``dialer status`` counts under another: a callback that connected the
+agent and the contact reached the contact."""
+
+
+def live_limit(config: CampaignConfig) -> int | None:
+    """The most attempts live at once: one callback per agent, ``limits.max_concurrent``
+    calls, no limit for SMS."""
+    if config.callback is not None:
+        return len(config.callback.agents)
+    if config.channel == "sms":
+        return None
+    return config.limits.max_concurrent
 
 
 def _iso(moment: object) -> str | None:

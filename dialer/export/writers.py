@@ -10,10 +10,12 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 
-from dialer.export.cells import escape_formula, text_cell
+from dialer.errors import UserError
+from dialer.export.cells import decimal_value, escape_formula, text_cell
 
 INTEGER_COLUMNS = frozenset(
     {
@@ -25,6 +27,7 @@ INTEGER_COLUMNS = frozenset(
         "attempt_id",
         "cause",
         "transfer_cause",
+        "talk_seconds",
     }
 )
 
@@ -42,6 +45,14 @@ TIMESTAMP_COLUMNS = frozenset(
 )
 """The export's own typed columns; a contact's original CSV columns are always strings."""
 
+DECIMAL_COLUMNS = frozenset({"cost"})
+"""Money stored as decimal text: written as numbers, never through a float."""
+
+PARQUET_DECIMAL = (18, 4)
+"""Precision and scale of Parquet's ``decimal128`` for ``DECIMAL_COLUMNS``. MTT documents
+``call_back_cost`` only as a number: four places keep fractions of a kopeck exact, and 18
+digits leave fourteen for roubles."""
+
 SAFE_TEXT_COLUMNS = frozenset({"phone", "status", "outcome", "channel", "counts_budget"})
 """Text the dialer itself writes from a closed set (digits, enum values): never formula-like,
 so not escaped. Every other text column may hold user or provider text."""
@@ -55,8 +66,8 @@ Convert = Callable[[object], object]
 
 
 def column_kinds(columns: Sequence[str], text_columns: int) -> list[str]:
-    """``int``, ``time``, ``safe`` or ``text`` per column; the last ``text_columns`` (a
-    contact's original CSV columns) are ``text`` whatever their names."""
+    """``int``, ``time``, ``decimal``, ``safe`` or ``text`` per column; the last
+    ``text_columns`` (a contact's original CSV columns) are ``text`` whatever their names."""
     typed = len(columns) - text_columns
     kinds = []
     for i, name in enumerate(columns):
@@ -66,6 +77,8 @@ def column_kinds(columns: Sequence[str], text_columns: int) -> list[str]:
             kinds.append("int")
         elif name in TIMESTAMP_COLUMNS:
             kinds.append("time")
+        elif name in DECIMAL_COLUMNS:
+            kinds.append("decimal")
         elif name in SAFE_TEXT_COLUMNS:
             kinds.append("safe")
         else:
@@ -86,6 +99,41 @@ def _csv_time(value: object) -> object:
 def _xlsx_time(value: object) -> object:
     # Excel has no zones: UTC wall time.
     return value.replace(tzinfo=None) if isinstance(value, datetime) else value
+
+
+def _csv_decimal(value: object) -> object:
+    """Decimal text in fixed notation (``2.98``); text that is not a number stays text,
+    escaped."""
+    amount = decimal_value(value)
+    return _text(value) if amount is None else format(amount, "f")
+
+
+def _excel_csv_decimal(value: object) -> object:
+    # Excel in RU locales reads "2.98" as a date (February 1998): a decimal comma there.
+    text = _csv_decimal(value)
+    return text.replace(".", ",") if isinstance(text, str) and text[:1] != "'" else text
+
+
+def _xlsx_decimal(value: object) -> object:
+    amount = decimal_value(value)
+    return _text(value) if amount is None else amount
+
+
+def _parquet_decimal(value: object) -> Decimal | None:
+    """``value`` at the Parquet scale, exactly; raises ``UserError`` when that is impossible
+    (never expected: the collector stores only the numbers MTT sent)."""
+    if value is None:
+        return None
+    precision, scale = PARQUET_DECIMAL
+    amount = decimal_value(value)
+    if amount is not None and abs(amount) < Decimal(10) ** (precision - scale):
+        exact = amount.quantize(Decimal(1).scaleb(-scale))
+        if exact == amount:
+            return exact
+    raise UserError(
+        f"{str(value)[:40]!r} does not fit Parquet decimal128{PARQUET_DECIMAL}: "
+        "export as CSV or XLSX instead"
+    )
 
 
 def _converting(
@@ -120,8 +168,13 @@ def write_csv(
     """Write rows as CSV (``;`` delimited with ``excel``). Returns the number of data rows.
 
     Formula-like text is escaped; integers and phones are digits; times are ISO 8601 UTC to
-    the second; ``None`` is an empty field."""
-    convert = _converting(column_kinds(columns, text_columns), {"text": _text, "time": _csv_time})
+    the second; money is decimal text (a decimal comma with ``excel``); ``None`` is an empty
+    field."""
+    decimal = _excel_csv_decimal if excel else _csv_decimal
+    convert = _converting(
+        column_kinds(columns, text_columns),
+        {"text": _text, "time": _csv_time, "decimal": decimal},
+    )
     count = 0
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=";" if excel else ",")
@@ -141,12 +194,16 @@ def write_xlsx(
     max_rows: int = XLSX_MAX_ROWS,
 ) -> int:
     """Write rows to XLSX in openpyxl's write-only (streaming) mode. Text is written as
-    string cells (phones stay digits, never numbers) and formula-like text is escaped. A sheet
+    string cells (phones stay digits, never numbers) and formula-like text is escaped; money
+    is a number cell. A sheet
     holds at most ``max_rows`` rows with its header; the rest continue on ``export_2``, ...
     Returns the number of data rows."""
     from openpyxl import Workbook
 
-    convert = _converting(column_kinds(columns, text_columns), {"text": _text, "time": _xlsx_time})
+    convert = _converting(
+        column_kinds(columns, text_columns),
+        {"text": _text, "time": _xlsx_time, "decimal": _xlsx_decimal},
+    )
     header = [text_cell(c) for c in columns]
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("export")
@@ -175,7 +232,9 @@ def write_parquet(
     batch: int = 5_000,
 ) -> int:
     """Write rows to Parquet, typed: counts and causes as int64, ``*_at`` as timezone-aware
-    UTC timestamps, everything else (phones included) as strings; the last ``text_columns``
+    UTC timestamps, money as ``decimal128`` (``PARQUET_DECIMAL``; ``UserError`` for an
+    amount it cannot hold exactly), everything else (phones included) as strings; the last
+    ``text_columns``
     (a contact's original CSV columns) are strings whatever their names. Text is written as
     is: Parquet is not evaluated by spreadsheets. Returns the number of data rows.
 
@@ -185,7 +244,11 @@ def write_parquet(
     import pyarrow.parquet as pq
 
     kinds = column_kinds(columns, text_columns)
-    types = {"int": pa.int64(), "time": pa.timestamp("us", tz="UTC")}
+    types = {
+        "int": pa.int64(),
+        "time": pa.timestamp("us", tz="UTC"),
+        "decimal": pa.decimal128(*PARQUET_DECIMAL),
+    }
     schema = pa.schema(
         [(name, types.get(kind, pa.string())) for name, kind in zip(columns, kinds, strict=True)]
     )
@@ -212,6 +275,8 @@ def write_parquet(
 def _arrow_array(values: Sequence[object], arrow_type: object) -> object:
     import pyarrow as pa
 
+    if pa.types.is_decimal(arrow_type):
+        return pa.array([_parquet_decimal(v) for v in values], type=arrow_type)
     try:
         return pa.array(values, type=arrow_type)
     except (pa.ArrowTypeError, pa.ArrowInvalid):

@@ -10,6 +10,11 @@ Definitions (the page states them too):
   for SMS, ``delivered``. The outcome is what the dialer acted on (the contact became
   ``reached``); ``answered_at`` is only a timestamp derived from the call's duration.
 - **DTMF**: contacts by their recorded menu choice (the export's ``dtmf`` column).
+
+An agent-callback campaign counts attempts instead (a contact may need several callbacks
+before an agent is free): **dialled** (sent to MTT: neither ``queued`` nor ``cancelled``) →
+**agent answered** (``agent`` set) → **contact answered** (``answered_at`` set: the two were
+bridged) → **talked** (outcome ``connected``); then talk time, cost and one row per agent.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,12 +36,14 @@ from dialer.campaign.store import config_of
 from dialer.db.engine import is_sqlite
 from dialer.db.models import Attempt, Campaign, Contact
 from dialer.db.types import utcnow
+from dialer.export.cells import decimal_value
 from dialer.export.status import campaign_status
 from dialer.providers.causes import cause_text
-from dialer.states import Outcome
+from dialer.states import AttemptStatus, Outcome
 
-ANSWERED_OUTCOMES = (Outcome.ANSWERED.value, Outcome.DELIVERED.value)
-"""Attempt outcomes that count as answered (calls) or delivered (SMS)."""
+ANSWERED_OUTCOMES = (Outcome.ANSWERED.value, Outcome.DELIVERED.value, Outcome.CONNECTED.value)
+"""Attempt outcomes that reached the contact: answered (calls), delivered (SMS), connected
+(agent callback: the agent and the contact talked). Each channel has only its own."""
 
 STATUS_KEYS = ("contacts", "final", "counts", "outcomes", "dtmf", "attempts", "loads")
 """The keys of ``campaign_status`` the report shows (its other keys may change)."""
@@ -59,9 +67,79 @@ number of quarter hours (+05:30, +05:45), so each group falls in exactly one loc
 @dataclass(frozen=True)
 class FunnelStep:
     key: str
-    """``loaded``, ``dialled``, ``answered`` or ``dtmf:<digit>``."""
+    """``loaded``, ``dialled``, ``answered`` or ``dtmf:<digit>``; for an agent callback
+    ``sent``, ``agent_answered``, ``contact_answered``, ``talked``."""
     label: str
     count: int
+
+
+@dataclass(frozen=True)
+class FunnelShape:
+    """What a channel's funnel counts and calls its steps."""
+
+    unit: str
+    """What each step counts; percentages are of the first step."""
+    steps: tuple[tuple[str, str], ...]
+    """``(key, label)`` of each step, first to last (an IVR menu's digits follow)."""
+    reached: str
+    """The contact reached, in one word: the rate by local hour is the share of this."""
+
+
+CALL_FUNNEL = FunnelShape(
+    "contacts", (("loaded", "loaded"), ("dialled", "dialled"), ("answered", "answered")), "answered"
+)
+FUNNELS = {
+    "sms": FunnelShape(
+        "contacts",
+        (("loaded", "loaded"), ("dialled", "sent"), ("answered", "delivered")),
+        "delivered",
+    ),
+    "callback": FunnelShape(
+        "callback attempts",
+        (
+            ("sent", "dialled"),
+            ("agent_answered", "agent answered"),
+            ("contact_answered", "contact answered"),
+            ("talked", "talked"),
+        ),
+        "talked",
+    ),
+}
+"""Funnels by channel; any other channel (``tts``, ``ivr``) has ``CALL_FUNNEL``."""
+
+
+def funnel_shape(channel: str) -> FunnelShape:
+    return FUNNELS.get(channel, CALL_FUNNEL)
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    """One agent of a callback campaign."""
+
+    agent: str
+    """The agent's number, as the attempts recorded it."""
+    taken: int
+    """Callbacks the agent answered."""
+    talked: int
+    """Of those, the ones where the agent and the contact talked (outcome ``connected``)."""
+    talk_seconds: int
+
+
+@dataclass(frozen=True)
+class CallbackSummary:
+    """An agent-callback campaign's totals and agents."""
+
+    talk_seconds: int
+    """Seconds agents and contacts talked, all attempts."""
+    cost: Decimal
+    """MTT's ``call_back_cost`` summed exactly (roubles)."""
+    costed: int
+    """Attempts with a cost."""
+    unreadable_costs: int
+    """Attempts whose stored cost is not a number, left out of ``cost`` (never expected)."""
+    agents: tuple[AgentRow, ...]
+    """The campaign file's agents in its order (those who took nothing too), then any other
+    agent the attempts name."""
 
 
 @dataclass(frozen=True)
@@ -118,10 +196,17 @@ class ReportData:
     causes: tuple[CauseRow, ...]
     timeline: Timeline
     hours: tuple[HourRate, ...]
+    callback: CallbackSummary | None = None
+    """Agent-callback campaigns only."""
 
     def as_json(self) -> dict[str, Any]:
-        """Plain JSON-ready data (times as ISO 8601 UTC strings)."""
+        """Plain JSON-ready data (times as ISO 8601 UTC strings, the callback cost as decimal
+        text; no ``callback`` key for other channels)."""
         data = asdict(self)
+        if self.callback is None:
+            del data["callback"]
+        else:
+            data["callback"]["cost"] = str(self.callback.cost)
         data["generated_at"] = self.generated_at.isoformat()
         data["timeline"]["points"] = [
             {"start": p.start.isoformat(), "count": p.count} for p in self.timeline.points
@@ -154,14 +239,17 @@ def collect_report(engine: Engine, campaign: Campaign, now: datetime | None = No
         ).all()
         timeline = _timeline(session, engine, campaign)
         zone_rows = _zone_quarters(session, engine, campaign)
+        counts = {"loaded": status.contacts, "dialled": int(dialled), "answered": int(answered)}
+        callback = None
+        if config.callback is not None:
+            counts |= _callback_funnel(session, campaign)
+            callback = _callback_summary(session, campaign, config.callback.agents)
     menu = [(str(item.digit), item.display_label) for item in config.menu]
     funnel = funnel_steps(
         channel=campaign.channel,
-        loaded=status.contacts,
-        dialled=int(dialled),
-        answered=int(answered),
         dtmf={digit: item.count for digit, item in status.dtmf.items()},
         menu=menu,
+        **counts,
     )
     return ReportData(
         campaign=campaign.name,
@@ -178,25 +266,23 @@ def collect_report(engine: Engine, campaign: Campaign, now: datetime | None = No
         causes=cause_table((c, str(o), int(n)) for c, o, n in cause_rows),
         timeline=timeline,
         hours=local_hours(zone_rows),
+        callback=callback,
     )
 
 
 def funnel_steps(
     *,
     channel: str,
-    loaded: int,
-    dialled: int,
-    answered: int,
     dtmf: Mapping[str, int],
     menu: Iterable[tuple[str, str]],
+    **counts: int,
 ) -> tuple[FunnelStep, ...]:
-    """loaded → dialled → answered (SMS: delivered) → one step per menu digit (zero when
+    """The channel's steps (``funnel_shape``) with ``counts`` by step key (a missing one is
+    zero): loaded → dialled → answered (SMS: sent, delivered; agent callback: dialled →
+    agent answered → contact answered → talked), then one step per menu digit (zero when
     nobody pressed it), then any recorded digit the menu doesn't have."""
-    reached = "delivered" if channel == "sms" else "answered"
     steps = [
-        FunnelStep("loaded", "loaded", loaded),
-        FunnelStep("dialled", "sent" if channel == "sms" else "dialled", dialled),
-        FunnelStep("answered", reached, answered),
+        FunnelStep(key, label, counts.get(key, 0)) for key, label in funnel_shape(channel).steps
     ]
     labels = dict(menu)
     for digit in [*labels, *sorted(d for d in dtmf if d not in labels)]:
@@ -221,6 +307,31 @@ def cause_table(rows: Iterable[tuple[int | None, str, int]]) -> tuple[CauseRow, 
         for cause, outcomes in by_cause.items()
     ]
     return tuple(sorted(table, key=lambda r: (-r.count, r.cause is None, r.cause or 0)))
+
+
+def agent_table(
+    agents: Iterable[str], rows: Iterable[tuple[str, int, int, int]]
+) -> tuple[AgentRow, ...]:
+    """``agents`` (the campaign file's, in order, zeros for those who took nothing), then the
+    other agents of ``(agent, taken, talked, talk seconds)`` rows, most callbacks first."""
+    taken = {agent: AgentRow(agent, n, talked, seconds) for agent, n, talked, seconds in rows}
+    listed = [taken.pop(agent, AgentRow(agent, 0, 0, 0)) for agent in dict.fromkeys(agents)]
+    others = sorted(taken.values(), key=lambda row: (-row.taken, row.agent))
+    return (*listed, *others)
+
+
+def total_cost(rows: Iterable[tuple[str, int]]) -> tuple[Decimal, int, int]:
+    """Sum ``(cost text, attempts)`` rows exactly: the total, the attempts summed and the
+    attempts whose cost is not a number (left out)."""
+    total, costed, unreadable = Decimal(0), 0, 0
+    for text, count in rows:
+        amount = decimal_value(text)
+        if amount is None:
+            unreadable += count
+        else:
+            total += amount * count
+            costed += count
+    return total, costed, unreadable
 
 
 def choose_bucket(span: timedelta) -> tuple[str, int]:
@@ -294,6 +405,60 @@ def _timeline(session: Session, engine: Engine, campaign: Campaign) -> Timeline:
         .group_by(bucket)
     ).all()
     return fill_timeline(name, seconds, {int(b): int(n) for b, n in rows})
+
+
+def _callback_funnel(session: Session, campaign: Campaign) -> dict[str, int]:
+    """Callback attempts sent, answered by an agent, answered by the contact, talked."""
+    sent = case(
+        (col(Attempt.status).not_in([AttemptStatus.QUEUED, AttemptStatus.CANCELLED]), 1),
+        else_=0,
+    )
+    talked = case((col(Attempt.outcome) == Outcome.CONNECTED, 1), else_=0)
+    row = session.exec(
+        select(
+            func.sum(sent),
+            func.count(col(Attempt.agent)),
+            func.count(col(Attempt.answered_at)),
+            func.sum(talked),
+        ).where(Attempt.campaign_id == campaign.id)
+    ).one()
+    keys = ("sent", "agent_answered", "contact_answered", "talked")
+    return {key: int(n or 0) for key, n in zip(keys, row, strict=True)}
+
+
+def _callback_summary(
+    session: Session, campaign: Campaign, agents: Iterable[str]
+) -> CallbackSummary:
+    talked = case((col(Attempt.outcome) == Outcome.CONNECTED, 1), else_=0)
+    by_agent = session.exec(
+        select(
+            Attempt.agent,
+            func.count(),
+            func.sum(talked),
+            func.sum(Attempt.talk_seconds),
+        )
+        .where(Attempt.campaign_id == campaign.id, col(Attempt.agent).is_not(None))
+        .group_by(col(Attempt.agent))
+    ).all()
+    talk_seconds = session.exec(
+        select(func.sum(Attempt.talk_seconds)).where(Attempt.campaign_id == campaign.id)
+    ).one()
+    # Few distinct amounts: summed here exactly, never as SQL floats.
+    costs = session.exec(
+        select(Attempt.cost, func.count())
+        .where(Attempt.campaign_id == campaign.id, col(Attempt.cost).is_not(None))
+        .group_by(col(Attempt.cost))
+    ).all()
+    cost, costed, unreadable = total_cost((str(c), int(n)) for c, n in costs)
+    return CallbackSummary(
+        talk_seconds=int(talk_seconds or 0),
+        cost=cost,
+        costed=costed,
+        unreadable_costs=unreadable,
+        agents=agent_table(
+            agents, ((str(a), int(n), int(t or 0), int(s or 0)) for a, n, t, s in by_agent)
+        ),
+    )
 
 
 def _zone_quarters(

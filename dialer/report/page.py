@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from decimal import Decimal
 from html import escape
 from typing import Any
 
@@ -18,7 +19,7 @@ from dialer.report.charts import (
     bar_chart,
     column_chart,
 )
-from dialer.report.data import ReportData, Timeline
+from dialer.report.data import CallbackSummary, ReportData, Timeline, funnel_shape
 
 DATA_ELEMENT_ID = "report-data"
 """The id of the ``<script type="application/json">`` element holding ``ReportData.as_json()``."""
@@ -57,15 +58,18 @@ def render_page(data: ReportData) -> str:
     title = f"Campaign report: {data.campaign}"
     state = data.state + (f" ({data.state_reason})" if data.state_reason else "")
     generated = data.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-    reached = "delivered" if data.channel == "sms" else "answered"
+    shape = funnel_shape(data.channel)
+    reached = shape.reached
     body = [
         f"<h1>{escape(data.campaign)}</h1>",
         '<p class="meta">'
         f"channel <b>{escape(data.channel)}</b> · state <b>{escape(state)}</b> · "
         f"generated <b>{escape(generated)}</b></p>",
         "<h2>Funnel</h2>",
-        '<p class="hint">Contacts at each step; percentages are of those loaded.</p>',
+        f'<p class="hint">{escape(shape.unit.capitalize())} at each step; percentages are of '
+        f"those {escape(shape.steps[0][1])}.</p>",
         funnel_chart(data),
+        *callback_sections(data.callback),
         "<h2>Outcomes by cause</h2>",
         '<p class="hint">Final attempts (those with an outcome) by hangup cause (Q.850).</p>',
         cause_chart(data),
@@ -107,6 +111,7 @@ def embed_json(payload: Mapping[str, Any]) -> str:
 
 
 def funnel_chart(data: ReportData) -> str:
+    shape = funnel_shape(data.channel)
     loaded = data.funnel[0].count if data.funnel else 0
     bars = [
         Bar(
@@ -117,7 +122,53 @@ def funnel_chart(data: ReportData) -> str:
         for step in data.funnel
         if loaded
     ]
-    return bar_chart(bars, FUNNEL_FILL, title="Funnel", empty="no contacts loaded yet")
+    empty = f"no {shape.unit} {shape.steps[0][1]} yet"
+    return bar_chart(bars, FUNNEL_FILL, title="Funnel", empty=empty)
+
+
+def callback_sections(summary: CallbackSummary | None) -> list[str]:
+    """An agent-callback campaign's talk time, cost and agents (nothing for other channels)."""
+    if summary is None:
+        return []
+    cost = f"{money(summary.cost)} RUB"
+    totals = (
+        f"talk time <b>{duration(summary.talk_seconds)}</b> "
+        f"({summary.talk_seconds:,} s) · cost <b>{escape(cost)}</b> "
+        f"(MTT's call_back_cost of {summary.costed:,} callbacks)"
+    )
+    if summary.unreadable_costs:
+        totals += f" · {summary.unreadable_costs:,} cost(s) not a number, left out"
+    rows = "".join(
+        f'<tr><td>{escape(row.agent)}</td><td class="n">{row.taken:,}</td>'
+        f'<td class="n">{row.talked:,}</td><td class="n">{row.talk_seconds:,}</td></tr>'
+        for row in summary.agents
+    )
+    if not rows:
+        rows = '<tr><td colspan="4" class="empty">none</td></tr>'
+    return [
+        "<h2>Agents</h2>",
+        '<p class="hint">Talk time and cost of every callback; then, per agent, the callbacks '
+        "the agent answered, those where the agent and the contact talked, and the seconds "
+        "they talked.</p>",
+        f'<p class="meta">{totals}</p>',
+        "<table><tr><th>agent</th><th>callbacks taken</th><th>talked</th>"
+        f"<th>talk seconds</th></tr>{rows}</table>",
+    ]
+
+
+def money(amount: Decimal) -> str:
+    """Roubles with thousands separators and at least kopecks, never rounded: ``1,234.50``,
+    ``0.0125``."""
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
+        amount = amount.quantize(Decimal("0.01"))
+    return f"{amount:,f}"
+
+
+def duration(seconds: int) -> str:
+    """``H:MM:SS``."""
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
 def cause_chart(data: ReportData) -> str:
@@ -169,7 +220,7 @@ def timeline_chart(timeline: Timeline) -> str:
 
 
 def hours_chart(data: ReportData) -> str:
-    reached = "delivered" if data.channel == "sms" else "answered"
+    reached = funnel_shape(data.channel).reached
     bars = []
     for h in data.hours:
         rate = h.rate
@@ -227,8 +278,34 @@ def _table(title: str, rows: Any, total: int | None = None) -> str:
     return f"<div><h3>{escape(title)}</h3><table>{lines}</table></div>"
 
 
+_CALLBACK_DEFINITIONS = (
+    "<dl>"
+    "<dt>dialled</dt><dd>Callback attempts sent to MTT (export column <code>status</code> "
+    "neither <code>queued</code> nor <code>cancelled</code>). A contact may take several: "
+    "when no agent answers, the callback is tried again.</dd>"
+    "<dt>agent answered</dt><dd>Attempts an agent picked up (export column "
+    "<code>agent</code> set, from MTT's <code>pickup_side_A</code>); only then is the contact "
+    "rung.</dd>"
+    "<dt>contact answered</dt><dd>Attempts where the contact answered and was bridged to the "
+    "agent (<code>answered_at</code> set, MTT's <code>start_talk</code>).</dd>"
+    "<dt>talked</dt><dd>Attempts whose outcome is <code>connected</code>: the outcome the "
+    "dialer acted on (the contact became <code>reached</code>).</dd>"
+    "<dt>talk time, cost</dt><dd>Sums of the export columns <code>talk_seconds</code> and "
+    "<code>cost</code> (MTT's <code>call_back_cost</code> in roubles, summed exactly).</dd>"
+    "<dt>agents</dt><dd>The campaign file's agents in its order, those who took no callback "
+    "included, then any other number the attempts name. <i>Callbacks taken</i> is the "
+    "<i>agent answered</i> step of one agent.</dd>"
+    "<dt>talked rate by local hour</dt><dd>Of the attempts that have an outcome, the share "
+    "talked, by the hour of <code>dialing_at</code> in the contact's time zone; attempts "
+    "still in flight are left out.</dd>"
+    "</dl>"
+)
+
+
 def definitions(channel: str) -> str:
-    reached = "delivered" if channel == "sms" else "answered"
+    if channel == "callback":
+        return _CALLBACK_DEFINITIONS
+    reached = funnel_shape(channel).reached
     return (
         "<dl>"
         "<dt>loaded</dt><dd>Every contact of the campaign, suppressed (do-not-call) ones "

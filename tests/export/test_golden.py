@@ -331,11 +331,17 @@ def _parquet_rows(path: Path) -> tuple[pa.Schema, list[tuple[object, ...]]]:
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[object, ...]]:
+    """The sheet's rows, each as wide as the header: a write-only sheet records no size, so
+    openpyxl reads a row only up to its last non-empty cell."""
     workbook = load_workbook(path, read_only=True)
     try:
         sheet = workbook.active
         assert sheet is not None
-        yield from sheet.iter_rows(values_only=True)
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows)
+        yield header
+        for row in rows:
+            yield row + (None,) * (len(header) - len(row))
     finally:
         workbook.close()
 

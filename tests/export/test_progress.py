@@ -21,7 +21,7 @@ from dialer.export.progress import (
     explain_waiting,
     scheduler_silence,
 )
-from dialer.export.status import CampaignStatus, campaign_status
+from dialer.export.status import CampaignStatus, campaign_status, live_limit
 from dialer.export.status_view import status_renderable
 from dialer.loader.load import load_contacts
 from dialer.scheduler import heartbeat
@@ -229,3 +229,63 @@ def test_the_status_table_shows_rate_eta_and_reasons() -> None:
     assert "pickup" in text
     console.print(status_renderable(data.model_copy(update={"state": CampaignState.COMPLETED})))
     assert "finished  2026-11-02T09:10:00+00:00" in console.export_text()
+
+
+AGENTS = '[callback]\nagents = ["79031234567", "79031234568"]\n'
+
+
+@pytest.mark.parametrize(
+    ("channel", "extra", "limit"),
+    [
+        ("tts", "[limits]\nmax_concurrent = 7\n", 7),
+        ("ivr", "[limits]\nmax_concurrent = 7\n", 7),
+        ("sms", "[limits]\nmax_concurrent = 7\n", None),
+        ("callback", AGENTS + "[limits]\nmax_concurrent = 7\n", 2),  # one callback per agent
+    ],
+)
+def test_live_limit_of_each_channel(channel: str, extra: str, limit: int | None) -> None:
+    assert live_limit(make_config(channel=channel, extra=extra)) == limit
+
+
+def test_status_of_a_callback_campaign(engine: Engine, tmp_path: Path) -> None:
+    """Both agents busy: the due contact waits for an agent; a callback that connected is
+    counted as reached, whichever contact status recorded it."""
+    campaign_id = make_campaign(engine, make_config(channel="callback", text="Hi", extra=AGENTS))
+    rows = "".join(f"7916123{i:04d}\n" for i in range(5))
+    load_contacts(engine, "test", write_csv(tmp_path / "c.csv", "phone\n" + rows))
+    heartbeat.beat(engine, "scheduler/host:1", NOW - timedelta(seconds=3))
+    with session_scope(engine) as session:
+        session.execute(
+            update(Campaign)
+            .where(col(Campaign.id) == campaign_id)
+            .values(state="running", started_at=NOW - timedelta(minutes=5))
+        )
+        contacts = session.exec(select(Contact).order_by(col(Contact.id))).all()
+        contacts[0].status, contacts[0].outcome = "connected", "connected"
+        contacts[1].status, contacts[1].outcome = "reached", "connected"
+        for contact in contacts[2:4]:
+            contact.status = "in_progress"
+            session.add(
+                Attempt(
+                    campaign_id=campaign_id,
+                    contact_id=contact.id or 0,
+                    channel="callback",
+                    status="submitted",
+                    number=contact.phone,
+                    dialing_at=NOW - timedelta(seconds=30),
+                )
+            )
+        contacts[4].next_attempt_at = NOW - timedelta(seconds=1)
+        session.add_all(contacts)
+    with session_scope(engine) as session:
+        campaign = session.exec(select(Campaign)).one()
+    data = campaign_status(engine, campaign, now=NOW).model_dump(mode="json")
+
+    assert {k: v for k, v in data["counts"].items() if v} == {
+        "pending": 1,
+        "in_progress": 2,
+        "reached": 2,
+    }
+    assert (data["contacts"], data["final"]) == (5, 2)
+    assert data["outcomes"] == {"connected": 2}
+    assert data["waiting"] == [{"reason": "all 2 agents busy", "count": 1, "next_at": None}]
