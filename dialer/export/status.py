@@ -72,8 +72,7 @@ class CampaignStatus(BaseModel):
     contacts: int
     final: int
     counts: dict[ContactStatus, int]
-    """Every contact status, zeros included, in the order of ``ContactStatus``; a ``connected``
-    contact (agent callback: the agent and the contact talked) is counted as ``reached``."""
+    """Every contact status, zeros included, in the order of ``ContactStatus``."""
     outcomes: dict[str, int]
     dtmf: dict[str, DtmfCount]
     attempts: int
@@ -150,7 +149,7 @@ def campaign_status(
     by_outcome: Counter[str] = Counter()
     by_dtmf: Counter[str] = Counter()
     for status, outcome, digit, n in tallies:
-        by_status[COUNTED_AS.get(status, status)] += n
+        by_status[status] += n
         if outcome is not None:
             by_outcome[outcome] += n
         if digit is not None:
@@ -218,11 +217,6 @@ def campaign_status(
         ],
         generated_at=_iso(now) or "",
     )
-
-
-COUNTED_AS = {ContactStatus.CONNECTED.value: ContactStatus.REACHED.value}
-"""Contact statuses ``dialer status`` counts under another: a callback that connected the
-agent and the contact reached the contact."""
 
 
 def live_limit(config: CampaignConfig) -> int | None:

@@ -248,8 +248,8 @@ def test_live_limit_of_each_channel(channel: str, extra: str, limit: int | None)
 
 
 def test_status_of_a_callback_campaign(engine: Engine, tmp_path: Path) -> None:
-    """Both agents busy: the due contact waits for an agent; a callback that connected is
-    counted as reached, whichever contact status recorded it."""
+    """Both agents busy: the due contact waits for an agent; contacts a callback connected
+    are reached, with the outcome ``connected``."""
     campaign_id = make_campaign(engine, make_config(channel="callback", text="Hi", extra=AGENTS))
     rows = "".join(f"7916123{i:04d}\n" for i in range(5))
     load_contacts(engine, "test", write_csv(tmp_path / "c.csv", "phone\n" + rows))
@@ -261,7 +261,7 @@ def test_status_of_a_callback_campaign(engine: Engine, tmp_path: Path) -> None:
             .values(state="running", started_at=NOW - timedelta(minutes=5))
         )
         contacts = session.exec(select(Contact).order_by(col(Contact.id))).all()
-        contacts[0].status, contacts[0].outcome = "connected", "connected"
+        contacts[0].status, contacts[0].outcome = "reached", "connected"
         contacts[1].status, contacts[1].outcome = "reached", "connected"
         for contact in contacts[2:4]:
             contact.status = "in_progress"
