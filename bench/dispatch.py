@@ -45,9 +45,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from dialer.campaign.config import parse_config
-from dialer.campaign.control import control_campaign
 from dialer.campaign.store import create_campaign, get_campaign
 from dialer.collector.server import CollectorServer
+from dialer.control import control_campaign
 from dialer.db.engine import make_engine, session_scope
 from dialer.db.migrate import upgrade
 from dialer.embedded import wait_until_done

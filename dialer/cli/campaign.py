@@ -45,8 +45,8 @@ def _state_command(action: str, help_text: str) -> click.Command:
     @json_option
     @pass_app
     def command(app: App, campaign_ref: str, as_json: bool) -> None:
-        from dialer.campaign.control import control_campaign
         from dialer.campaign.store import USER_PAUSE_REASON
+        from dialer.control import control_campaign
 
         reason = {"pause": USER_PAUSE_REASON, "cancel": "cancelled by user"}.get(action)
         state = control_campaign(app.settings, app.engine, campaign_ref, action, reason=reason)

@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from dialer.campaign.config import CampaignConfig, load_config
-from dialer.campaign.control import control_campaign
 from dialer.campaign.store import USER_PAUSE_REASON, config_of, create_campaign, get_campaign
+from dialer.control import control_campaign
 from dialer.db.engine import make_engine, session_scope
 from dialer.db.models import Attempt, Campaign, Contact
 from dialer.db.schema import ensure_schema

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from dialer.campaign.config import parse_config
-from dialer.campaign.control import control_campaign
+from dialer.control import control_campaign
 from dialer.errors import ConfigError, PreflightError
 from dialer.loader.load import load_contacts
 from dialer.settings import Settings

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
 from dialer.campaign.config import parse_config
-from dialer.campaign.control import control_campaign
+from dialer.control import control_campaign
 from dialer.db.models import Attempt, Contact
 from dialer.embedded import wait_until_done
 from dialer.loader.load import load_contacts

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from dialer.campaign.config import parse_config
-from dialer.campaign.control import control_campaign
+from dialer.control import control_campaign
 from dialer.db.models import Attempt, Campaign, Contact, DncEntry
 from dialer.embedded import embedded_stack, wait_until_done
 from dialer.export.run import export_campaign

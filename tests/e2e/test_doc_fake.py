@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from dialer.campaign.config import parse_config
-from dialer.campaign.control import control_campaign
+from dialer.control import control_campaign
 from dialer.db.models import Attempt
 from dialer.embedded import Stack, embedded_stack, wait_until_done
 from dialer.export.run import export_campaign

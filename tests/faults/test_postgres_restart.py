@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, func, select
 
 from dialer.campaign.config import parse_config
-from dialer.campaign.control import control_campaign
+from dialer.control import control_campaign
 from dialer.db.models import Attempt, Campaign, Contact, ProviderEvent
 from dialer.loader.load import load_contacts
 from dialer.sandbox import hook_url

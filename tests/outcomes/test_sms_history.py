@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from dialer.campaign.config import parse_config
-from dialer.campaign.control import control_campaign
+from dialer.control import control_campaign
 from dialer.db.engine import session_scope
 from dialer.db.models import Attempt, Contact, DncEntry, ProviderEvent
 from dialer.embedded import embedded_stack, wait_until_done

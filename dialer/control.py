@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 
 from dialer.campaign.config import CampaignConfig
 from dialer.campaign.store import change_state, config_of, count_contacts, get_campaign
+from dialer.channels import channel_for
 from dialer.db.engine import session_scope
 from dialer.errors import PreflightError, ProviderError
 from dialer.settings import Settings
@@ -37,19 +38,10 @@ def control_campaign(
         return change_state(session, campaign, action, reason=reason).value
 
 
-def notify_url(settings: Settings) -> str | None:
-    """Where MTT posts IVR ``notify`` choices: ``DIALER_PUBLIC_URL/hooks/{token}/mtt/ivr``."""
-    from dialer.channels.calls import notify_url as url
-
-    return url(settings)
-
-
 def preflight(settings: Settings, config: CampaignConfig) -> None:
     """Refuse to start a campaign that cannot work: its channel's settings, then (with
     ``DIALER_MIN_BALANCE``) the balance and the channel's own account check. Raises
     ``PreflightError``."""
-    from dialer.channels import channel_for
-
     channel = channel_for(config.channel)
     missing = channel.missing_settings(settings, config)
     if missing:
@@ -61,7 +53,6 @@ def preflight(settings: Settings, config: CampaignConfig) -> None:
 
 
 async def _check_provider_account(settings: Settings, config: CampaignConfig) -> None:
-    from dialer.channels import channel_for
     from dialer.providers.factory import build_telecom_client
 
     try:
