@@ -125,8 +125,15 @@ def _create_callback_campaigns(engine: Engine, config: CampaignConfig, config_pa
         with session_scope(engine) as session:
             exists = session.exec(select(Campaign.id).where(Campaign.name == linked)).first()
         sibling = config_path.parent / f"{linked}.toml"
-        if exists is not None or not sibling.is_file():
+        if exists is not None:
             continue
+        if not sibling.is_file():
+            digit = next(item.digit for item in config.menu if item.campaign == linked)
+            raise UserError(
+                f"{config_path}: menu digit {digit} names callback campaign {linked!r}, which "
+                f"does not exist: put {linked}.toml beside {config_path.name} or create it "
+                f"first (dialer campaign create {linked}.toml)"
+            )
         linked_config = load_config(sibling)
         if linked_config.name != linked:
             raise UserError(f"{sibling}: its name is {linked_config.name!r}, not {linked!r}")

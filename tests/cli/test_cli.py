@@ -188,8 +188,15 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
 def test_the_readme_demo_runs_a_sandbox_campaign_to_the_end(tmp_path: Path) -> None:
     """``dialer run CAMPAIGN.toml FILE.csv --sandbox``, the README's first command."""
     campaigns = Path(__file__).resolve().parents[2] / "campaigns"
-    for name in ("order-ready.toml", "order-ready.csv"):
-        shutil.copy(campaigns / name, tmp_path / name)
+    shutil.copy(campaigns / "order-ready.toml", tmp_path / "order-ready.toml")
+    shutil.copy(campaigns / "order-ready.csv", tmp_path / "order-ready.csv")
+    without = dialer(tmp_path, "run", "order-ready.toml", "order-ready.csv", "--sandbox")
+    assert_one_line_error(
+        without,
+        "order-ready.toml: menu digit 4 names callback campaign 'leads-callback'",
+        "put leads-callback.toml beside order-ready.toml",
+    )
+    shutil.copy(campaigns / "leads-callback.toml", tmp_path / "leads-callback.toml")
     result = dialer(tmp_path, "run", "order-ready.toml", "order-ready.csv", "--sandbox")
 
     assert result.returncode == 0, result.stderr[-2000:]
@@ -203,3 +210,13 @@ def test_the_readme_demo_runs_a_sandbox_campaign_to_the_end(tmp_path: Path) -> N
     assert embedded is not None
     funnel = {step["key"]: step["count"] for step in json.loads(embedded.group(1))["funnel"]}
     assert funnel["loaded"] == funnel["dialled"] == 36
+    # Digit 4 ("call me back") fed leads-callback: one callback contact per number that
+    # pressed it, each called back (final) before the run ended.
+    pressed = {row["phone"] for row in rows if row["dtmf"] == "4"}
+    exported = dialer(tmp_path, "export", "leads-callback", "-o", "cb.csv")
+    assert exported.returncode == 0, exported.stderr
+    with (tmp_path / "cb.csv").open(encoding="utf-8-sig", newline="") as f:
+        called_back = list(csv.DictReader(f))
+    assert {row["phone"] for row in called_back} == pressed
+    assert {row["status"] for row in called_back} <= {"reached", "not_reached"}
+    assert all(row["source"] == "ivr:order-ready digit 4" for row in called_back)
