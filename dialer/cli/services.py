@@ -239,6 +239,10 @@ def run(
     Against MTT, set DIALER_PUBLIC_URL and DIALER_WEBHOOK_TOKEN and have your reverse proxy
     forward PUBLIC_URL/hooks/ to --host:--port. One run per database.
 
+    A menu digit with action = "callback" feeds a callback campaign: when it does not exist
+    yet, it is created from the file of its name beside CONFIG.toml, started with this one,
+    and the run waits for its callbacks before it ends.
+
     \b
     Exit codes: 0 every contact final; 1 an error (one line);
     2 the provider refused and the campaign paused;
