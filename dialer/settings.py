@@ -134,6 +134,18 @@ class Settings(BaseSettings):
             else:
                 yield name, value
 
+    def unset(self, *fields: str) -> list[str]:
+        """The environment names (``DIALER_MTT_LOGIN``) of those ``fields`` left empty, in
+        order: what a pre-flight check asks the user to set."""
+        missing: list[str] = []
+        for name in fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if not value:
+                missing.append(f"DIALER_{name.upper()}")
+        return missing
+
     def secret_values(self) -> tuple[str, ...]:
         """Every secret these settings hold (tokens, passwords, the URLs' passwords): the
         values a log line must never show (``dialer.logs.configure_logging(secrets=...)``)."""

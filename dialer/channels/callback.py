@@ -162,17 +162,13 @@ class CallbackChannel(Channel):
         return Outcome.NO_ANSWER, {}
 
     def missing_settings(self, settings: Settings, config: CampaignConfig) -> list[str]:
-        return [
-            name
-            for name, value in (
-                ("DIALER_MTT_LOGIN", settings.mtt_login),
-                ("DIALER_MTT_PASSWORD", settings.mtt_password.get_secret_value()),
-                ("DIALER_MTT_CALLBACK_CUSTOMER_NAME", settings.mtt_callback_customer_name),
-                ("DIALER_WEBHOOK_TOKEN", settings.webhook_token.get_secret_value()),
-                ("DIALER_PUBLIC_URL", settings.public_url or ""),
-            )
-            if not value
-        ]
+        return settings.unset(
+            "mtt_login",
+            "mtt_password",
+            "mtt_callback_customer_name",
+            "webhook_token",
+            "public_url",
+        )
 
     def check_settings(self, settings: Settings, config: CampaignConfig) -> str | None:
         from dialer.errors import ProviderRefusedError

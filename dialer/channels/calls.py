@@ -136,25 +136,14 @@ class SbCallChannel(Channel):
         return Effect()
 
     def missing_settings(self, settings: Settings, config: CampaignConfig) -> list[str]:
-        return [
-            name
-            for name, value in (
-                ("DIALER_MTT_LOGIN", settings.mtt_login),
-                ("DIALER_MTT_PASSWORD", settings.mtt_password.get_secret_value()),
-                ("DIALER_MTT_SIP_ID", settings.mtt_sip_id),
-            )
-            if not value
-        ]
+        return settings.unset("mtt_login", "mtt_password", "mtt_sip_id")
 
 
 class TtsChannel(SbCallChannel):
     name = "tts"
 
     def missing_settings(self, settings: Settings, config: CampaignConfig) -> list[str]:
-        missing = super().missing_settings(settings, config)
-        if not settings.mtt_informer_method:
-            missing.append("DIALER_MTT_INFORMER_METHOD")
-        return missing
+        return settings.unset("mtt_login", "mtt_password", "mtt_sip_id", "mtt_informer_method")
 
 
 class IvrChannel(SbCallChannel):

@@ -99,9 +99,7 @@ class SmsChannel(Channel):
         return Effect()
 
     def missing_settings(self, settings: Settings, config: CampaignConfig) -> list[str]:
-        if settings.msapi_account_sid and settings.msapi_token.get_secret_value():
-            return []
-        return ["DIALER_MSAPI_ACCOUNT_SID", "DIALER_MSAPI_TOKEN"]
+        return settings.unset("msapi_account_sid", "msapi_token")
 
     async def check_account(self, settings: Settings, config: CampaignConfig) -> str | None:
         client = self.build_provider(settings)
