@@ -101,6 +101,23 @@ class Processes:
         self.running.clear()
 
 
+@dataclass
+class Cluster:
+    """A running distributed topology: ``settings`` dial its simulator at ``sim_url``;
+    ``dialer()`` adds a service (scheduler, worker) to ``processes`` with ``env``."""
+
+    settings: Settings
+    engine: Engine
+    sim_url: str
+    processes: Processes
+    env: dict[str, str]
+    tmp: Path
+
+    def dialer(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        """Start ``dialer ARGS`` as a service of this cluster."""
+        return self.processes.spawn(name, dialer_command(*args), self.env)
+
+
 @dataclass(frozen=True)
 class SimulatorProcess:
     """A simulator to start as its own process, and the settings that dial it."""
