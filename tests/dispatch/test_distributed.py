@@ -6,10 +6,8 @@ twice, no number was dialled more than its policy allows, and the rate limit hel
 from __future__ import annotations
 
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +29,7 @@ from dialer.states import FINAL_CONTACT_STATUSES
 from tests.support.factories import campaign_toml, fast_retry, make_campaign, write_csv
 from tests.support.processes import (
     EVERYONE_ANSWERS,
-    Processes,
-    dialer_command,
+    Cluster,
     simulated_mtt,
 )
 
@@ -45,20 +42,6 @@ TOKEN = "test-token-123-0123456789"
 CAMPAIGN = campaign_toml(name="dist", text="Привет {name}") + fast_retry(
     rps=RPS, max_concurrent=12, event_timeout="12s"
 )
-
-
-@dataclass
-class Cluster:
-    settings: Settings
-    engine: Engine
-    sim_url: str
-    processes: Processes
-    env: dict[str, str]
-    tmp: Path
-
-    def dialer(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        """Start ``dialer ARGS`` as a service of this cluster."""
-        return self.processes.spawn(name, dialer_command(*args), self.env)
 
 
 @pytest.fixture

@@ -54,6 +54,7 @@ unreachable = "1s"
 network = "1s"
 undelivered = "1s"
 unknown = "1s"
+agent_no_answer = "1s"
 event_timeout = "{event_timeout}"
 """
 

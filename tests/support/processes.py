@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from dialer.settings import Settings
+from dialer.simulator.callback import CALLBACK_CUSTOMER_NAME
 from dialer.simulator.config import OutcomeWeights, SimulatorConfig
 
 STOP_GRACE_SECONDS = 15.0
@@ -36,8 +37,10 @@ def dialer_env(
     settings: Settings, token: str, *, database_url: str | None = None, **extra: str
 ) -> dict[str, str]:
     """This process's environment without its ``DIALER_*`` variables, plus the ``DIALER_*``
-    settings one service of the cluster needs; ``extra`` adds more (``DIAL_LEASE_SECONDS=...``)."""
+    settings one service of the cluster needs; ``extra`` adds more (``DIAL_LEASE_SECONDS=...``).
+    ``DIALER_PUBLIC_URL`` is passed only when ``settings`` has one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIALER_")}
+    public = {"PUBLIC_URL": settings.public_url} if settings.public_url else {}
     values = {
         "DATABASE_URL": database_url or settings.database_url,
         "REDIS_URL": settings.redis_url or "",
@@ -47,6 +50,8 @@ def dialer_env(
         "MTT_PASSWORD": settings.mtt_password.get_secret_value(),
         "MTT_SIP_ID": settings.mtt_sip_id,
         "MTT_INFORMER_METHOD": settings.mtt_informer_method,
+        "MTT_CALLBACK_CUSTOMER_NAME": settings.mtt_callback_customer_name,
+        **public,
         "WEBHOOK_TOKEN": token,
         "SANDBOX": "true",
         "LOG_LEVEL": "WARNING",
@@ -96,6 +101,23 @@ class Processes:
         self.running.clear()
 
 
+@dataclass
+class Cluster:
+    """A running distributed topology: ``settings`` dial its simulator at ``sim_url``;
+    ``dialer()`` adds a service (scheduler, worker) to ``processes`` with ``env``."""
+
+    settings: Settings
+    engine: Engine
+    sim_url: str
+    processes: Processes
+    env: dict[str, str]
+    tmp: Path
+
+    def dialer(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        """Start ``dialer ARGS`` as a service of this cluster."""
+        return self.processes.spawn(name, dialer_command(*args), self.env)
+
+
 @dataclass(frozen=True)
 class SimulatorProcess:
     """A simulator to start as its own process, and the settings that dial it."""
@@ -122,6 +144,7 @@ def simulator_process(base: Settings, sim: SimulatorConfig, directory: Path) -> 
             "mtt_password": SecretStr(SIM_PASSWORD),
             "mtt_sip_id": sim.sip_id,
             "mtt_informer_method": sim.informer_method,
+            "mtt_callback_customer_name": CALLBACK_CUSTOMER_NAME,
             "sandbox": True,
         }
     )
@@ -172,7 +195,8 @@ def simulated_mtt(
 ) -> Iterator[tuple[SimulatorProcess, dict[str, str], Processes]]:
     """The collector in this process and the simulator as a process of its own posting its
     call events there, like MTT: its clock and its rate measurements share no GIL with the
-    collector. Yields the simulator (its settings point at it), the environment for
+    collector. Yields the simulator (its settings point at it, and their ``public_url`` at the
+    collector: IVR notify and CallBack event URLs are built from it), the environment for
     ``dialer`` processes (``env`` adds ``DIALER_*`` settings) and the process group; stops
     them all on exit."""
     from dialer.collector.server import CollectorServer
@@ -182,7 +206,9 @@ def simulated_mtt(
     collector = CollectorServer(base, engine)
     collector_url = collector.start()
     wired = sim.model_copy(update={"call_webhook_url": hook_url(collector_url, token, "call")})
-    simulator = simulator_process(base, wired, directory)
+    simulator = simulator_process(
+        base.model_copy(update={"public_url": collector_url}), wired, directory
+    )
     environment = dialer_env(simulator.settings, token, **env)
     processes = Processes(directory)
     try:

@@ -1,0 +1,310 @@
+"""Agent callbacks in the distributed topology: PostgreSQL + Redis, a scheduler process and two
+worker processes, the simulator as a process of its own and the collector in this one.
+
+An IVR menu's ``callback`` digit feeds a callback campaign that connects the contact to an
+agent; callbacks no agent takes are retried without spending the contact's budget until the
+campaign pauses; a campaign never has more callbacks live than it has agents; and no
+attempt id reaches the CallBack API twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, func, select
+
+from dialer.campaign.config import parse_config
+from dialer.campaign.control import control_campaign
+from dialer.db.models import Attempt, Campaign, Contact, ProviderEvent
+from dialer.embedded import wait_until_done
+from dialer.loader.load import load_contacts
+from dialer.providers.factory import build_callback_client
+from dialer.providers.mtt_callback_answers import CallbackCallInfo
+from dialer.settings import Settings
+from dialer.simulator.config import CallOutcome, Override, SimulatorConfig
+from dialer.states import LIVE_ATTEMPT_STATUSES, CampaignState
+from tests.support.factories import campaign_toml, fast_retry, make_campaign, write_csv
+from tests.support.processes import EVERYONE_ANSWERS, Cluster, simulated_mtt
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+TOKEN = "test-token-callback-0123456789"
+SPEED = 40
+"""Simulated seconds per real second: an agent rung 15 s gives up in under a second."""
+DONE_SECONDS = 45.0
+
+AGENTS = ("74997090101", "74997090102")
+"""Agents who always pick up."""
+ABSENT_AGENTS = ("74997090201", "74997090202")
+"""Agents who never pick up."""
+CALLER = "79161000003"
+"""The one IVR contact who presses the callback digit."""
+CALLBACK_DIGIT = 4
+
+OVERRIDES = {
+    **{agent: Override(outcome=CallOutcome.ANSWERED) for agent in AGENTS},
+    **{agent: Override(outcome=CallOutcome.NO_ANSWER) for agent in ABSENT_AGENTS},
+    CALLER: Override(dtmf=CALLBACK_DIGIT),
+}
+
+
+@pytest.fixture
+def cluster(pg_engine: Engine, pg_url: str, redis_url: str, tmp_path: Path) -> Iterator[Cluster]:
+    """The topology with its scheduler and two workers running; every contact answers, IVR
+    contacts press 1 or nothing (``CALLER`` presses the callback digit), a conversation
+    lasts 40-60 simulated seconds."""
+    base = Settings(database_url=pg_url, redis_url=redis_url, webhook_token=SecretStr(TOKEN))
+    sim = SimulatorConfig(
+        speed=SPEED,
+        seed=11,
+        allow_http_notify=True,
+        outcome_weights=EVERYONE_ANSWERS,
+        listen_seconds=(3, 6),
+        dtmf_weights={"1": 1, "none": 1},
+        transfer_seconds=(40, 60),
+        overrides=OVERRIDES,
+    )
+    with simulated_mtt(base, pg_engine, tmp_path, sim, HTTP_READ_TIMEOUT="3") as (
+        simulator,
+        env,
+        processes,
+    ):
+        world = Cluster(simulator.settings, pg_engine, simulator.url, processes, env, tmp_path)
+        world.dialer("scheduler", "scheduler")
+        world.dialer("worker-a", "worker", "--threads", "4")
+        world.dialer("worker-b", "worker", "--threads", "4")
+        yield world
+
+
+def callback_campaign(
+    cluster: Cluster,
+    name: str,
+    agents: Sequence[str],
+    *,
+    numbers: Sequence[str] = (),
+    max_attempts: int = 3,
+    pause_after_misses: int = 5,
+) -> None:
+    """Create and start a callback campaign, with ``numbers`` as its leads (none: it waits
+    for an IVR menu to feed it)."""
+    text = campaign_toml(name=name, channel="callback", text="Клиент {name}. Соединяю.")
+    config = parse_config(
+        text
+        + f"""
+[callback]
+agents = {json.dumps(list(agents))}
+agent_timeout = "15s"
+max_talk = "5m"
+pause_after_misses = {pause_after_misses}
+"""
+        + fast_retry(max_attempts)
+    )
+    make_campaign(cluster.engine, config)
+    if numbers:
+        load_contacts(cluster.engine, name, leads_csv(cluster.tmp / f"{name}.csv", numbers))
+    control_campaign(cluster.settings, cluster.engine, name, "start")
+
+
+def leads_csv(path: Path, numbers: Sequence[str]) -> Path:
+    rows = "".join(f"Лид {i},{number},A-{i}\n" for i, number in enumerate(numbers))
+    return write_csv(path, "name,phone,order\n" + rows)
+
+
+def attempts_of(engine: Engine, campaign: str) -> list[Attempt]:
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(Attempt)
+                .join(Campaign, col(Campaign.id) == Attempt.campaign_id)
+                .where(Campaign.name == campaign)
+                .order_by(col(Attempt.id))
+            ).all()
+        )
+
+
+def contacts_of(engine: Engine, campaign: str) -> list[Contact]:
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(Contact)
+                .join(Campaign, col(Campaign.id) == Contact.campaign_id)
+                .where(Campaign.name == campaign)
+                .order_by(col(Contact.id))
+            ).all()
+        )
+
+
+def campaign_row(engine: Engine, name: str) -> Campaign:
+    with Session(engine) as session:
+        return session.exec(select(Campaign).where(Campaign.name == name)).one()
+
+
+def assert_each_attempt_dialled_once(cluster: Cluster, attempts: Sequence[Attempt]) -> None:
+    """Every attempt reached MTT as one callback: distinct call ids, and the simulator sent
+    the events of exactly one callback to each attempt's callBackURL. A connected callback's
+    ``callDescription`` (as the simulator keeps it) names its attempt."""
+    call_ids = [a.provider_id for a in attempts]
+    assert None not in call_ids
+    assert len(set(call_ids)) == len(attempts)
+    ids = [a.id for a in attempts]
+    with Session(cluster.engine) as session:
+        events = session.exec(
+            select(ProviderEvent.attempt_id, ProviderEvent.provider_id, ProviderEvent.status)
+            .where(ProviderEvent.route == "callback")
+            .where(col(ProviderEvent.attempt_id).in_(ids))
+        ).all()
+    calls_by_attempt: dict[int, set[str | None]] = defaultdict(set)
+    for attempt_id, provider_id, status in events:
+        assert status == "applied"
+        calls_by_attempt[attempt_id or 0].add(provider_id)
+    assert calls_by_attempt == {a.id: {a.provider_id} for a in attempts}
+    connected = [a for a in attempts if a.outcome == "connected"]
+    infos = asyncio.run(call_infos(cluster.settings, [a.provider_id or "" for a in connected]))
+    assert [info.description for info in infos] == [str(a.id) for a in connected]
+
+
+async def call_infos(settings: Settings, call_ids: Sequence[str]) -> list[CallbackCallInfo]:
+    client = build_callback_client(settings)
+    try:
+        return [await client.get_call_info(call_id) for call_id in call_ids]
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.timeout(120)
+def test_ivr_callback_digit_is_called_back_by_an_agent(cluster: Cluster) -> None:
+    callback_campaign(cluster, "callme", AGENTS)
+    menu = (
+        "[[menu]]\ndigit = 1\naction = 'notify'\nlabel = 'pickup'\n"
+        f"[[menu]]\ndigit = {CALLBACK_DIGIT}\naction = 'callback'\ncampaign = 'callme'\n"
+        "label = 'call me back'\n"
+    )
+    ivr = campaign_toml(name="order-ready", channel="ivr", text="Заказ {order} готов", menu=menu)
+    make_campaign(cluster.engine, parse_config(ivr + fast_retry(max_attempts=1)))
+    numbers = [f"791610000{i:02d}" for i in range(1, 7)]
+    assert CALLER in numbers
+    load_contacts(cluster.engine, "order-ready", leads_csv(cluster.tmp / "ivr.csv", numbers))
+    control_campaign(cluster.settings, cluster.engine, "order-ready", "start")
+
+    assert wait_until_done(cluster.engine, "order-ready", DONE_SECONDS) == "completed"
+    assert wait_until_done(cluster.engine, "callme", DONE_SECONDS) == "completed"
+
+    pressed = {c.phone: c for c in contacts_of(cluster.engine, "order-ready")}
+    assert pressed[CALLER].dtmf == str(CALLBACK_DIGIT)
+    assert all(c.dtmf != str(CALLBACK_DIGIT) for n, c in pressed.items() if n != CALLER)
+    [contact] = contacts_of(cluster.engine, "callme")
+    assert contact.phone == CALLER
+    assert contact.source is not None
+    assert "order-ready" in contact.source
+    assert contact.status == "reached"
+    assert contact.fields_json == pressed[CALLER].fields_json
+    assert json.loads(contact.fields_json)["order"] == "A-2"
+    [attempt] = attempts_of(cluster.engine, "callme")
+    assert attempt.contact_id == contact.id
+    assert attempt.outcome == "connected"
+    assert attempt.agent in AGENTS
+    assert attempt.talk_seconds is not None
+    assert attempt.talk_seconds > 0
+    assert attempt.cost is not None
+    assert contact.agent == attempt.agent
+    assert_each_attempt_dialled_once(cluster, [attempt])
+
+
+@pytest.mark.timeout(120)
+def test_agent_misses_are_retried_without_budget_then_pause(cluster: Cluster) -> None:
+    misses = 3
+    callback_campaign(
+        cluster,
+        "nobody-home",
+        ABSENT_AGENTS,
+        numbers=["79162000001"],
+        max_attempts=1,
+        pause_after_misses=misses,
+    )
+
+    assert wait_until_done(cluster.engine, "nobody-home", DONE_SECONDS) == "paused"
+
+    campaign = campaign_row(cluster.engine, "nobody-home")
+    assert campaign.state_reason is not None
+    assert f"missed {misses} callbacks in a row" in campaign.state_reason
+    attempts = attempts_of(cluster.engine, "nobody-home")
+    # One contact and one attempt live at a time: the campaign pauses after the third.
+    assert len(attempts) == misses
+    assert all(a.outcome == "agent_no_answer" for a in attempts)
+    assert not any(a.counts_budget for a in attempts)
+    assert all(a.agent is None for a in attempts)
+    [contact] = contacts_of(cluster.engine, "nobody-home")
+    assert contact.budget_used == 0
+    assert contact.attempts == misses
+    assert contact.status == "retry_wait"
+    assert_each_attempt_dialled_once(cluster, attempts)
+
+
+@pytest.mark.timeout(120)
+def test_no_more_callbacks_live_than_agents(cluster: Cluster) -> None:
+    numbers = [f"791630000{i:02d}" for i in range(10)]
+    callback_campaign(cluster, "leads", AGENTS, numbers=numbers)
+
+    peak_polled = watch_live_callbacks(cluster.engine, "leads", DONE_SECONDS)
+
+    attempts = attempts_of(cluster.engine, "leads")
+    assert peak_polled <= len(AGENTS)
+    # From the workers' and the collector's timestamps: dialled to agent freed.
+    spans = [(a.dialing_at, a.slot_released_at) for a in attempts]
+    assert peak_overlap(spans) == len(AGENTS)
+    contacts = contacts_of(cluster.engine, "leads")
+    assert len(contacts) == len(numbers)
+    assert all(c.status == "reached" for c in contacts)
+    assert len(attempts) == len(numbers)
+    assert all(a.outcome == "connected" and a.agent in AGENTS for a in attempts)
+    assert_each_attempt_dialled_once(cluster, attempts)
+
+
+def watch_live_callbacks(engine: Engine, name: str, timeout: float) -> int:
+    """Poll until the campaign completes; the most attempts it had live and holding an agent
+    at once (queued ones count: the scheduler reserves an agent for them)."""
+    peak = 0
+    deadline = time.monotonic() + timeout
+    while True:
+        with Session(engine) as session:
+            state, live = session.exec(
+                select(Campaign.state, func.count(col(Attempt.id)))
+                .outerjoin(
+                    Attempt,
+                    (col(Attempt.campaign_id) == Campaign.id)
+                    & col(Attempt.status).in_(LIVE_ATTEMPT_STATUSES)
+                    & col(Attempt.slot_released_at).is_(None),
+                )
+                .where(Campaign.name == name)
+                .group_by(col(Campaign.state))
+            ).one()
+        peak = max(peak, int(live))
+        if state == CampaignState.COMPLETED:
+            return peak
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"campaign {name!r} not completed after {timeout:g} s")
+        time.sleep(0.05)
+
+
+def peak_overlap(spans: Sequence[tuple[datetime | None, datetime | None]]) -> int:
+    """The most ``(start, end)`` spans open at once; an end frees before a start at the same
+    instant."""
+    marks = sorted(
+        [(start, 1) for start, _ in spans if start is not None]
+        + [(end, -1) for _, end in spans if end is not None]
+    )
+    assert len(marks) == 2 * len(spans), "a span without its start or end"
+    open_now = peak = 0
+    for _, step in marks:
+        open_now += step
+        peak = max(peak, open_now)
+    return peak
