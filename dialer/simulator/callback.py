@@ -87,7 +87,10 @@ def make_callback_call(sim: Simulator, params: object) -> dict[str, object]:
     url = params.get("callBackURL", params.get("callbackURL"))
     if url is not None and (not isinstance(url, str) or _SCHEME.match(url) or not url):
         return {"error": 1, "message": "Incorrect callBackURL format"}
-    plan = choose_callback_plan(sim.outcome_rng, sim.config, b_number.lstrip("+"), agents)
+    busy = frozenset(
+        c.plan.agent for c in callbacks_of(sim).values() if not c.ended and c.plan.agent
+    )
+    plan = choose_callback_plan(sim.outcome_rng, sim.config, b_number.lstrip("+"), agents, busy)
     call_id = sim.ids.uuid().replace("-", "")
     description = params.get("callDescription")
     call = CallbackCall(

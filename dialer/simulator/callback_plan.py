@@ -63,13 +63,18 @@ class CallbackEventPlan:
 
 
 def choose_callback_plan(
-    rng: random.Random, config: SimulatorConfig, b_number: str, agents: list[DialItem]
+    rng: random.Random,
+    config: SimulatorConfig,
+    b_number: str,
+    agents: list[DialItem],
+    busy: frozenset[str] = frozenset(),
 ) -> CallbackPlan:
-    """Draw the fate of a callback. Overrides keyed by an agent's number decide that agent
-    (``answered`` picks up, anything else does not); an override keyed by ``b_number``
-    decides the contact, else the configured outcome weights do."""
+    """Draw the fate of a callback. An agent in ``busy`` (on another callback) does not pick
+    up; overrides keyed by an agent's number decide that agent (``answered`` picks up,
+    anything else does not); an override keyed by ``b_number`` decides the contact, else the
+    configured outcome weights do."""
     setup = rng.uniform(*SETUP_SECONDS)
-    agent = _answering_agent(rng, config, agents)
+    agent = _answering_agent(rng, config, [a for a in agents if a.number not in busy])
     if agent is None:
         wait = (
             sum(a.timeout for a in agents)
@@ -166,6 +171,8 @@ def call_info_struct(plan: CallbackPlan, b_number: str, description: str) -> dic
 def _answering_agent(
     rng: random.Random, config: SimulatorConfig, agents: list[DialItem]
 ) -> DialItem | None:
+    if not agents:
+        return None
     decided = {a.number: config.overrides[a.number] for a in agents if a.number in config.overrides}
     willing = [
         a

@@ -246,3 +246,21 @@ def test_the_client_against_the_simulator() -> None:
     assert [parse_callback_event(httpx.URL(h.url).query.decode()).name for h in receiver.hooks][
         -1
     ] == "end_side_A"
+
+
+def test_an_agent_on_another_callback_does_not_pick_up() -> None:
+    """A faithful PBX: an agent talking to one contact cannot take a second callback."""
+    from dialer.simulator.callback_plan import CallbackOutcome, DialItem, choose_callback_plan
+    from dialer.simulator.config import SimulatorConfig
+
+    config = SimulatorConfig(seed=1)
+    agents = [DialItem("74997090111", 20, False), DialItem("74997090112", 20, False)]
+    rng = random.Random(5)
+    for _ in range(50):
+        plan = choose_callback_plan(
+            rng, config, "79161234567", agents, busy=frozenset({"74997090111"})
+        )
+        assert plan.agent != "74997090111"
+    everyone_busy = frozenset(a.number for a in agents)
+    plan = choose_callback_plan(rng, config, "79161234567", agents, busy=everyone_busy)
+    assert (plan.outcome, plan.agent) == (CallbackOutcome.AGENT_NO_ANSWER, None)
