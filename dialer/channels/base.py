@@ -113,7 +113,8 @@ class Channel(abc.ABC):
     """The Dramatiq actor (and queue) that dials this channel's attempts."""
     queue: ClassVar[str]
     provider: ClassVar[str]
-    """The pooled client this channel sends with (channels on one API share it)."""
+    """The pooled client this channel sends with (channels on one API share it); see
+    ``provider_slot`` for a channel whose campaigns choose their provider."""
     pool: ClassVar[tuple[str, ...]]
     """The channels whose live attempts count together against the limits."""
     event_kinds: ClassVar[frozenset[EventKind]]
@@ -128,8 +129,12 @@ class Channel(abc.ABC):
     hooks: ClassVar[tuple[Hook, ...]] = ()
 
     @abc.abstractmethod
-    def account_key(self, settings: Settings) -> str:
+    def account_key(self, settings: Settings, config: CampaignConfig) -> str:
         """The rate-limit key: one per provider account, shared by every campaign."""
+
+    def provider_slot(self, config: CampaignConfig) -> str:
+        """The pooled client a campaign of this channel sends with."""
+        return self.provider
 
     def max_live(self, config: CampaignConfig) -> int | None:
         """Most attempts of the pool live at once (``None``: no limit but the rate)."""
@@ -144,9 +149,12 @@ class Channel(abc.ABC):
 
     @abc.abstractmethod
     def build_provider(
-        self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        settings: Settings,
+        config: CampaignConfig,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> object:
-        """The pooled client for ``provider`` (built once per process, on first use)."""
+        """The client for ``provider_slot(config)`` (built once per process, on first use)."""
 
     @abc.abstractmethod
     async def send(self, client: object, ctx: DialContext, settings: Settings) -> Submitted:

@@ -28,9 +28,10 @@ from dialer.channels.base import (
     TimeoutLookup,
     hook_url,
 )
+from dialer.channels.callback_providers import CALLBACK_PROVIDERS, CallbackProvider
 from dialer.providers.base import EventKind, NormalizedEvent, Submitted
+from dialer.providers.callback_base import CallbackClient, CallbackRequest
 from dialer.providers.callback_events import CallbackEventKind, parse_callback_event
-from dialer.providers.mtt_callback import CallbackRequest, MttCallbackClient
 from dialer.settings import Settings
 from dialer.states import Outcome
 
@@ -91,7 +92,7 @@ class CallbackChannel(Channel):
     name = "callback"
     actor = "place_callback"
     queue = "dialer.callbacks"
-    provider = "mtt_callback"
+    provider = "callback"  # the slot is per provider: see provider_slot
     pool = ("callback",)
     event_kinds = frozenset({EventKind.CALLBACK})
     events_carry_attempt_id = True
@@ -103,8 +104,11 @@ class CallbackChannel(Channel):
         Hook("callback", CALLBACK_PATH + "/{attempt}/event.php", _GET_POST, _parse),
     )
 
-    def account_key(self, settings: Settings) -> str:
-        return f"mtt-callback:{settings.mtt_callback_customer_name}"
+    def account_key(self, settings: Settings, config: CampaignConfig) -> str:
+        return backend(config).account(settings)
+
+    def provider_slot(self, config: CampaignConfig) -> str:
+        return f"callback:{_callback(config).provider}"
 
     def max_live(self, config: CampaignConfig) -> int | None:
         """One live callback per agent: a free agent for every contact we ring."""
@@ -116,16 +120,16 @@ class CallbackChannel(Channel):
         return max(config.retry.event_timeout, rung + callback.max_talk + SETTLE_MARGIN)
 
     def build_provider(
-        self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-    ) -> MttCallbackClient:
-        from dialer.providers.factory import build_callback_client
-
-        return build_callback_client(settings, transport)
+        self,
+        settings: Settings,
+        config: CampaignConfig,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> CallbackClient:
+        return backend(config).build(settings, transport)
 
     async def send(self, client: object, ctx: DialContext, settings: Settings) -> Submitted:
-        assert isinstance(client, MttCallbackClient)
-        submitted = await client.make_call(callback_request(ctx, settings))
-        return Submitted(submitted.call_id, submitted.raw)
+        assert isinstance(client, CallbackClient)
+        return await client.place_callback(callback_request(ctx, settings))
 
     def reduce(
         self, attempt: Attempt, event: NormalizedEvent, now: datetime, config: ConfigLookup
@@ -162,13 +166,7 @@ class CallbackChannel(Channel):
         return Outcome.NO_ANSWER, {}
 
     def missing_settings(self, settings: Settings, config: CampaignConfig) -> list[str]:
-        return settings.unset(
-            "mtt_login",
-            "mtt_password",
-            "mtt_callback_customer_name",
-            "webhook_token",
-            "public_url",
-        )
+        return settings.unset(*backend(config).settings, "webhook_token", "public_url")
 
     def check_settings(self, settings: Settings, config: CampaignConfig) -> str | None:
         from dialer.errors import ProviderRefusedError
@@ -179,6 +177,11 @@ class CallbackChannel(Channel):
         except ProviderRefusedError as exc:
             return f"DIALER_PUBLIC_URL does not suit MTT's callBackURL: {exc}"
         return None
+
+
+def backend(config: CampaignConfig) -> CallbackProvider:
+    """The campaign's callback provider (the file's ``[callback] provider``)."""
+    return CALLBACK_PROVIDERS[_callback(config).provider]
 
 
 def _callback(config: CampaignConfig) -> Callback:

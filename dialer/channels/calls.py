@@ -84,11 +84,14 @@ class SbCallChannel(Channel):
         Hook("ivr", NOTIFY_PATH, _POST, _parse_calls),
     )
 
-    def account_key(self, settings: Settings) -> str:
+    def account_key(self, settings: Settings, config: CampaignConfig) -> str:
         return f"mtt:{settings.mtt_sip_id}"
 
     def build_provider(
-        self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        settings: Settings,
+        config: CampaignConfig,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> CallProvider:
         from dialer.providers.factory import build_call_provider
 

@@ -51,14 +51,17 @@ class SmsChannel(Channel):
     require_mobile = True
     hooks = (Hook("sms", "mtt/sms", frozenset({"GET", "POST"}), _parse_sms),)
 
-    def account_key(self, settings: Settings) -> str:
+    def account_key(self, settings: Settings, config: CampaignConfig) -> str:
         return f"msapi:{settings.msapi_account_sid}"
 
     def max_live(self, config: CampaignConfig) -> int | None:
         return None  # a message is not a line: only the rate limits it
 
     def build_provider(
-        self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        settings: Settings,
+        config: CampaignConfig,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> MsapiClient:
         from dialer.providers.factory import build_sms_provider
 
@@ -102,7 +105,7 @@ class SmsChannel(Channel):
         return settings.unset("msapi_account_sid", "msapi_token")
 
     async def check_account(self, settings: Settings, config: CampaignConfig) -> str | None:
-        client = self.build_provider(settings)
+        client = self.build_provider(settings, config)
         try:
             senders = await client.out_numbers()
         finally:

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from sqlmodel import Session
 
+from dialer.campaign.config import CampaignConfig
 from dialer.channels import channel_for
 from dialer.db.engine import session_scope
 from dialer.db.models import Attempt
@@ -52,9 +53,9 @@ class DialResult(StrEnum):
     STOPPING = "stopping"  # the worker is shutting down: not dialled, left (or put back) queued
 
 
-def account_key(channel: str, settings: Settings) -> str:
+def account_key(channel: str, settings: Settings, config: CampaignConfig) -> str:
     """Rate limits are per provider account, shared by every campaign and worker."""
-    return channel_for(channel).account_key(settings)
+    return channel_for(channel).account_key(settings, config)
 
 
 def _gate_and_claim(rt: Runtime, attempt_id: int) -> store.DialContext | DialResult:
@@ -107,8 +108,8 @@ async def dial_attempt(rt: Runtime, attempt_id: int) -> DialResult:
     rt.states.watch(claimed.campaign_id, claimed.campaign_state)
     # Build the pooled client (first dial of the process) before the token, not after it.
     channel = channel_for(claimed.channel)
-    client = rt.client_for(channel)
-    key = account_key(claimed.channel, rt.settings)
+    client = rt.client_for(channel, claimed.config)
+    key = account_key(claimed.channel, rt.settings, claimed.config)
     if not await rt.wait_for_token(key, claimed.config.limits.rps):
         await asyncio.to_thread(_unclaim, rt, claimed.attempt_id)
         return DialResult.STOPPING

@@ -16,6 +16,7 @@ from dramatiq.middleware import Middleware
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from dialer.campaign.config import CampaignConfig
 from dialer.channels import Channel
 from dialer.db.models import Campaign
 from dialer.db.types import utcnow
@@ -57,14 +58,17 @@ class Runtime:
         if self.sms_provider_factory is not None:
             self.provider_factories.setdefault("msapi", self.sms_provider_factory)
 
-    def client_for(self, channel: Channel) -> object:
-        """The channel's provider client: one pooled client per slot and process, created
-        on the event loop that uses it."""
-        client = self._clients.get(channel.provider)
+    def client_for(self, channel: Channel, config: CampaignConfig) -> object:
+        """The provider client a campaign of the channel sends with: one pooled client per
+        slot and process, created on the event loop that uses it."""
+        slot = channel.provider_slot(config)
+        client = self._clients.get(slot)
         if client is None:
-            factory = self.provider_factories.get(channel.provider)
-            client = factory() if factory is not None else channel.build_provider(self.settings)
-            self._clients[channel.provider] = client
+            factory = self.provider_factories.get(slot)
+            client = (
+                factory() if factory is not None else channel.build_provider(self.settings, config)
+            )
+            self._clients[slot] = client
         return client
 
     @property

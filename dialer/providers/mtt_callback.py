@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
-from typing import Literal
 
 import httpx
 from pydantic import SecretStr
 
 from dialer.errors import ProviderRefusedError
+from dialer.providers.base import Submitted
+from dialer.providers.callback_base import CallbackClient, CallbackRequest, RingMode
 from dialer.providers.http import mask_number
 from dialer.providers.jsonrpc import JsonRpcEndpoint
 from dialer.providers.mtt_callback_answers import (
@@ -34,37 +34,12 @@ from dialer.providers.mtt_callback_answers import (
 
 logger = logging.getLogger(__name__)
 
-RingMode = Literal["all", "sequence"]
 RING_TYPES: dict[RingMode, str] = {"all": "ringall", "sequence": "linerall"}
 """The dial item ``type`` per ring mode. The doc's example writes ``"ringall"``; its table
 ``Ringall``/``Linerall`` and setCallBackFollowme's ``Lineral``: we follow the example's case."""
 MIN_AGENT_TIMEOUT = 15
 """Seconds; the doc recommends at least 15 for a dial item's ``timeout``."""
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackRequest:
-    """One callback: ring ``agents`` (side A), then call ``contact`` (side B).
-
-    ``agent_timeout`` and ``max_talk`` are in seconds; ``max_talk`` bounds side A plus side B.
-    ``whisper`` is spoken to the agent who answers; ``contact_message`` (optional) to the
-    contact. ``callback_url`` is where MTT sends events, with or without scheme and with or
-    without the final ``event.php``. ``description`` comes back in the call info
-    (``callDescription``): we put the attempt id there.
-    """
-
-    contact: str
-    agents: tuple[str, ...]
-    whisper: str
-    callback_url: str
-    ring: RingMode = "all"
-    agent_timeout: int = 20
-    contact_message: str | None = None
-    caller_id: str | None = None
-    record: bool = False
-    max_talk: int | None = None
-    description: str | None = None
 
 
 def callback_url_for_mtt(url: str) -> str:
@@ -136,7 +111,7 @@ def build_call_info_params(call_id: str, *, customer_name: str) -> dict[str, obj
     return {"customer_name": customer_name, "callBackCall_id": call_id}
 
 
-class MttCallbackClient:
+class MttCallbackClient(CallbackClient):
     """The CallBack API over one pooled connection. Timeouts are in seconds.
 
     ``customer_name`` is the CallBack account MTT issues, not the balance check's account.
@@ -179,6 +154,15 @@ class MttCallbackClient:
             submitted.call_id,
         )
         return submitted
+
+    reads_results = True
+
+    async def place_callback(self, request: CallbackRequest) -> Submitted:
+        submitted = await self.make_call(request)
+        return Submitted(submitted.call_id, submitted.raw)
+
+    async def callback_result(self, call_id: str) -> CallbackCallInfo:
+        return await self.get_call_info(call_id)
 
     async def get_call_info(self, call_id: str) -> CallbackCallInfo:
         """The result of the callback ``call_id``; see ``read_call_info_answer``."""

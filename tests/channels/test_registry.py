@@ -53,7 +53,10 @@ def test_rate_keys_are_per_provider_account(channel: str, key: str) -> None:
         msapi_account_sid="AC1",
         mtt_callback_customer_name="883140500000000",
     )
-    assert channel_for(channel).account_key(settings) == key
+    config = (
+        parse_config(callback_toml()) if channel == "callback" else make_config(channel=channel)
+    )
+    assert channel_for(channel).account_key(settings, config) == key
 
 
 def test_live_limits_calls_per_account_sms_unlimited_callbacks_per_agent() -> None:
@@ -72,3 +75,12 @@ def test_a_callback_waits_for_its_longest_possible_call_before_timing_out() -> N
     )
     # two agents rung one after the other (40 s), 10 min of talk, 2 min of margin
     assert channel_for("callback").event_timeout(config).total_seconds() == 40 + 600 + 120
+
+
+def test_every_callback_provider_a_campaign_file_may_name_is_registered() -> None:
+    from typing import get_args
+
+    from dialer.campaign.config import Callback
+    from dialer.channels.callback_providers import CALLBACK_PROVIDERS
+
+    assert set(get_args(Callback.model_fields["provider"].annotation)) == set(CALLBACK_PROVIDERS)

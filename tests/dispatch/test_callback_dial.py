@@ -71,7 +71,7 @@ def dial_one(
         limiter=LocalRateLimiter(),
         enqueue=lambda *message: None,
         provider_factories={
-            "mtt_callback": lambda: build_callback_client(
+            "callback:mtt": lambda: build_callback_client(
                 SETTINGS, transport=httpx.MockTransport(handler)
             )
         },
