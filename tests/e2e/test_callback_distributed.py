@@ -18,12 +18,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from dialer.control import control_campaign
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from dialer.campaign.config import parse_config
+from dialer.control import control_campaign
 from dialer.db.models import Attempt, Campaign, Contact, ProviderEvent
 from dialer.embedded import wait_until_done
 from dialer.loader.load import load_contacts
