@@ -80,6 +80,11 @@ class ProviderRefusedError(ProviderError):
         self.campaign_level = campaign_level
 
 
+class ContactBlockedError(ProviderError):
+    """The provider refuses this number for good (it is on the provider's own blacklist, such
+    as UIS ``contact_in_blacklist``): the contact is opted out and never tried again."""
+
+
 class ProviderAuthError(ProviderError):
     """Credentials, method name or sip_id are wrong (401/403, ``access forbidden``,
     ``Forbidden``). The campaign must stop: every further request would fail the same way."""

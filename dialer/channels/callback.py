@@ -42,6 +42,17 @@ CALLBACK_PATH = "mtt/callback"
 _ATTEMPT_REF = re.compile(r"[0-9]{1,18}")
 _GET_POST = frozenset({"GET", "POST"})
 SETTLE_MARGIN = timedelta(minutes=2)
+_TOLD = frozenset(
+    {
+        Outcome.CONNECTED,
+        Outcome.AGENT_NO_ANSWER,
+        Outcome.BUSY,
+        Outcome.NO_ANSWER,
+        Outcome.UNREACHABLE,
+        Outcome.REJECTED,
+    }
+)
+"""The outcomes a provider's final event may state (``extra["outcome"]``)."""
 """Added to the longest a callback can last before it counts as timed out."""
 
 
@@ -147,19 +158,42 @@ class CallbackChannel(Channel):
             talk = max(int((at - attempt.answered_at).total_seconds()), 0)
             return Effect(attempt={"talk_seconds": talk}, contact={"duration": talk})
         if name == CallbackEventKind.END_SIDE_A:
-            return Effect(started=True, release_slot=True, settle=True)
+            return self._ended(attempt, event, config())
         if name in (CallbackEventKind.START_SIDE_A, CallbackEventKind.START_SIDE_B):
             return Effect(started=True)
         return Effect()
 
-    def without_event(self, attempt: Attempt) -> tuple[Outcome, Mapping[str, object]]:
+    def _ended(
+        self, attempt: Attempt, event: NormalizedEvent, config: CampaignConfig | None
+    ) -> Effect:
+        """The call is over: the agent is free. Its result is the final event's ``outcome``
+        when the provider says it; else read from the provider (``settle``) when it can;
+        else judged from the events seen."""
+        told = event.extra.get("outcome")
+        if told in _TOLD:
+            talk = event.duration if told == Outcome.CONNECTED else None
+            return Effect(
+                attempt={"talk_seconds": talk} if talk is not None else {},
+                contact={"duration": talk} if talk is not None else {},
+                started=True,
+                release_slot=True,
+                outcome=Outcome(told),
+            )
+        if config is None or backend(config).reads_results:
+            return Effect(started=True, release_slot=True, settle=True)
+        outcome, _ = self.without_event(attempt, ended=True)
+        return Effect(started=True, release_slot=True, outcome=outcome)
+
+    def without_event(
+        self, attempt: Attempt, *, ended: bool = False
+    ) -> tuple[Outcome, Mapping[str, object]]:
         """No call info: judge by the events that came. The agent leg ended with nobody
         taking it: ``agent_no_answer``; an agent took it and the two talked: ``connected``;
         an agent took it, the contact never answered: ``no_answer``; no end at all:
         ``unknown``."""
         if attempt.answered_at is not None:
             return Outcome.CONNECTED, {}
-        if attempt.slot_released_at is None:
+        if attempt.slot_released_at is None and not ended:
             return Outcome.UNKNOWN, {}
         if attempt.agent is None:
             return Outcome.AGENT_NO_ANSWER, {}

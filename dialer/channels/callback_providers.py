@@ -26,6 +26,9 @@ class CallbackProvider:
     settings: tuple[str, ...]
     account: Callable[[Settings], str]
     build: Callable[[Settings, Transport], CallbackClient]
+    reads_results: bool = False
+    """The provider can say how a call ended (``CallbackClient.callback_result``); without
+    it the final event's ``outcome`` decides, or the events seen."""
     hooks: tuple[Hook, ...] = ()
 
 
@@ -41,5 +44,6 @@ CALLBACK_PROVIDERS: dict[str, CallbackProvider] = {
         settings=("mtt_login", "mtt_password", "mtt_callback_customer_name"),
         account=lambda settings: f"mtt-callback:{settings.mtt_callback_customer_name}",
         build=_mtt,
+        reads_results=True,
     ),
 }

@@ -22,6 +22,7 @@ from dialer.db.models import Attempt
 from dialer.dispatch import store
 from dialer.dispatch.runtime import Runtime
 from dialer.errors import (
+    ContactBlockedError,
     InvalidNumberError,
     ProviderAuthError,
     ProviderError,
@@ -171,6 +172,9 @@ def _record_error(rt: Runtime, ctx: store.DialContext, exc: ProviderError) -> Di
             return DialResult.UNKNOWN
         elif isinstance(exc, InvalidNumberError):
             store.record_failed(session, ctx.attempt_id, Outcome.INVALID_NUMBER, error, now)
+            return DialResult.FAILED
+        elif isinstance(exc, ContactBlockedError):
+            store.record_failed(session, ctx.attempt_id, Outcome.OPTED_OUT, error, now)
             return DialResult.FAILED
         elif isinstance(exc, ProviderAuthError) or (
             isinstance(exc, ProviderRefusedError) and exc.campaign_level

@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 from dialer.campaign.store import config_of
 from dialer.channels import channel_for
 from dialer.channels.base import RequestCallback
+from dialer.channels.callback import backend
 from dialer.db.models import Attempt, Campaign, Contact
 from dialer.outcomes.finish import finish_attempt
 from dialer.policy.classify import classify_callback
@@ -131,24 +132,33 @@ def due_for_lookup(session: Session, now: datetime, limit: int = 200) -> list[Lo
         .limit(limit * 4)
     ).all()
     due: list[Lookup] = []
-    timeouts: dict[int, timedelta] = {}
+    campaigns: dict[int, timedelta | None] = {}
     for attempt in rows:
+        if attempt.campaign_id not in campaigns:
+            campaigns[attempt.campaign_id] = _lookup_timeout(session, attempt.campaign_id)
+        timeout = campaigns[attempt.campaign_id]
+        if timeout is None:
+            continue  # its provider cannot say how a call ended: the events decide
         if attempt.slot_released_at is None:
-            if attempt.campaign_id not in timeouts:
-                campaign = session.get(Campaign, attempt.campaign_id)
-                config = config_of(campaign) if campaign is not None else None
-                timeouts[attempt.campaign_id] = (
-                    channel_for("callback").event_timeout(config)
-                    if config is not None
-                    else timedelta(0)
-                )
             started = attempt.submitted_at or attempt.dialing_at or now
-            if started >= now - timeouts[attempt.campaign_id]:
+            if started >= now - timeout:
                 continue
         due.append(Lookup(attempt.id or 0, attempt.provider_id or ""))
         if len(due) >= limit:
             break
     return due
+
+
+def _lookup_timeout(session: Session, campaign_id: int) -> timedelta | None:
+    """The campaign's callback event timeout, or ``None`` when its provider has no way to
+    read a result."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        return None
+    config = config_of(campaign)
+    if config.callback is None or not backend(config).reads_results:
+        return None
+    return channel_for("callback").event_timeout(config)
 
 
 def settle(

@@ -150,3 +150,43 @@ def test_a_public_url_mtt_cannot_take_is_refused_before_dialling() -> None:
     bad = settings().model_copy(update={"public_url": "https://www.example.com"})
     assert "www." in (CHANNEL.check_settings(bad, config) or "")
     assert CHANNEL.check_settings(settings(), config) is None
+
+
+@pytest.mark.parametrize(
+    ("told", "duration", "outcome", "talk"),
+    [
+        ("connected", 81, Outcome.CONNECTED, 81),
+        ("agent_no_answer", None, Outcome.AGENT_NO_ANSWER, None),
+        ("busy", None, Outcome.BUSY, None),
+        ("no_answer", 0, Outcome.NO_ANSWER, None),
+    ],
+)
+def test_a_final_event_that_says_how_the_call_ended_finishes_it(
+    told: str, duration: int | None, outcome: Outcome, talk: int | None
+) -> None:
+    ended = event("end_side_A", duration=duration, extra={"outcome": told})
+    effect = CHANNEL.reduce(attempt(), ended, NOW, lambda: parse_config(callback_toml()))
+    assert (effect.outcome, effect.release_slot, effect.settle) == (outcome, True, False)
+    assert effect.attempt.get("talk_seconds") == talk
+
+
+def test_a_provider_that_cannot_read_results_is_settled_by_its_events(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dataclasses import replace
+
+    from dialer.channels.callback_providers import CALLBACK_PROVIDERS
+
+    monkeypatch.setitem(
+        CALLBACK_PROVIDERS, "mtt", replace(CALLBACK_PROVIDERS["mtt"], reads_results=False)
+    )
+    config = parse_config(callback_toml())
+    ended = event("end_side_A")
+    picked = attempt(agent="74997090111")
+    assert CHANNEL.reduce(attempt(), ended, NOW, lambda: config).outcome == Outcome.AGENT_NO_ANSWER
+    assert CHANNEL.reduce(picked, ended, NOW, lambda: config).outcome == Outcome.NO_ANSWER
+    talked = attempt(agent="74997090111", answered_at=NOW)
+    assert CHANNEL.reduce(talked, ended, NOW, lambda: config).outcome == Outcome.CONNECTED
+    # MTT's CallBack reads the result instead
+    monkeypatch.undo()
+    assert CHANNEL.reduce(attempt(), ended, NOW, lambda: config).settle

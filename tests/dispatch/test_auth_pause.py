@@ -17,7 +17,12 @@ from dialer.db.models import Attempt, Campaign, Contact
 from dialer.db.types import utcnow
 from dialer.dispatch.dial import DialResult, dial_attempt
 from dialer.dispatch.runtime import Runtime
-from dialer.errors import ProviderAuthError, ProviderError, ProviderRefusedError
+from dialer.errors import (
+    ContactBlockedError,
+    ProviderAuthError,
+    ProviderError,
+    ProviderRefusedError,
+)
 from dialer.limits.local import LocalRateLimiter
 from dialer.loader.load import load_contacts
 from dialer.providers.base import CallProvider, CallRequest, SmsProvider, SmsRequest, Submitted
@@ -101,3 +106,31 @@ def test_a_campaign_wide_refusal_pauses_and_spends_nothing(
     assert contact.budget_used == 0
     assert contact.reason is not None
     assert "campaign paused" in contact.reason
+
+
+def test_a_number_the_provider_blocks_for_good_opts_the_contact_out(
+    engine: Engine, tmp_path: Path
+) -> None:
+    attempt_id = queued_attempt(engine, tmp_path)
+    provider = Refusing(ContactBlockedError("contact_in_blacklist"))
+    runtime = Runtime(
+        settings=Settings(),
+        engine=engine,
+        limiter=LocalRateLimiter(),
+        enqueue=lambda *message: None,
+        call_provider_factory=lambda: provider,
+        sms_provider_factory=lambda: provider,
+    )
+
+    async def dial() -> DialResult:
+        try:
+            return await dial_attempt(runtime, attempt_id)
+        finally:
+            await runtime.aclose()
+
+    assert asyncio.run(dial()) == DialResult.FAILED
+    with Session(engine) as session:
+        contact = session.exec(select(Contact)).one()
+        campaign = session.exec(select(Campaign)).one()
+    assert (contact.status, contact.outcome) == ("opted_out", "opted_out")
+    assert campaign.state == "running"
