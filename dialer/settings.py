@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError
 from dialer.errors import ConfigError
 
 MIN_WEBHOOK_TOKEN_CHARS = 16
+MIN_SECRET_KEY_CHARS = 32
 """A shorter webhook token can be guessed: the settings refuse it."""
 MAKE_TOKEN = 'python3 -c "import secrets; print(secrets.token_urlsafe(24))"'
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -49,6 +50,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     """How MTT reaches the collector, e.g. ``https://dialer.example.ru``."""
     webhook_token: SecretStr = SecretStr("")
+    secret_key: SecretStr = SecretStr("")
+    """Seals the OAuth tokens stored in the database (at least 32 characters)."""
 
     mtt_sb_url: str = "https://sb-api.mtt.ru/v1/sb"
     mtt_login: str = ""
@@ -116,6 +119,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{length} characters is too short to be secret (at least "
                 f"{MIN_WEBHOOK_TOKEN_CHARS}); make one with: {MAKE_TOKEN}"
+            )
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key_long_enough(cls, value: SecretStr) -> SecretStr:
+        length = len(value.get_secret_value())
+        if 0 < length < MIN_SECRET_KEY_CHARS:
+            raise ValueError(
+                f"{length} characters is too short (at least {MIN_SECRET_KEY_CHARS}); make one "
+                f"with: {MAKE_TOKEN}"
             )
         return value
 

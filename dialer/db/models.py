@@ -234,3 +234,25 @@ class DncChange(SQLModel, table=True):
     source: str = Field(max_length=16)
     reason: str | None = Field(default=None, max_length=500)
     created_at: datetime = _created()
+
+
+class OAuthConnection(SQLModel, table=True):
+    """A provider account the dialer is authorised to act for (OAuth 2.0): its tokens,
+    sealed (``dialer.connections.sealing``), and where the authorisation stands."""
+
+    __tablename__ = "oauth_connections"
+
+    provider: str = Field(primary_key=True, max_length=32)
+    status: str = Field(default="pending", max_length=16)
+    """``pending`` (authorisation asked, no tokens yet), ``connected`` or ``lapsed``."""
+    reason: str | None = Field(default=None, max_length=500)
+    access_token: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    refresh_token: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    access_expires_at: datetime | None = _ts()
+    refresh_expires_at: datetime | None = _ts()
+    state_hash: str | None = Field(default=None, max_length=64)
+    """SHA-256 of the ``state`` of the authorisation in progress (CSRF)."""
+    state_expires_at: datetime | None = _ts()
+    connected_at: datetime | None = _ts()
+    refreshed_at: datetime | None = _ts()
+    updated_at: datetime = _created()
