@@ -92,3 +92,8 @@ class ProviderAuthError(ProviderError):
 
 class EventParseError(DialerError):
     """A webhook body is in no shape any provider documents; the collector answers 400."""
+
+
+class ForbiddenEventError(EventParseError):
+    """A webhook whose body fails the provider's own authentication (Bitrix24's
+    ``auth[application_token]``): nothing is stored, the collector answers 403."""

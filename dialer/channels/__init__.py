@@ -38,7 +38,7 @@ def hooks() -> tuple[Hook, ...]:
     """Every webhook route, once each (channels on one API share theirs)."""
     seen: dict[str, Hook] = {}
     for channel in CHANNELS.values():
-        for hook in channel.hooks:
+        for hook in channel.all_hooks():
             seen.setdefault(hook.path, hook)
     return tuple(seen.values())
 

@@ -128,6 +128,10 @@ class Channel(abc.ABC):
     """Only mobile numbers can be reached (the loader rejects the rest)."""
     hooks: ClassVar[tuple[Hook, ...]] = ()
 
+    def all_hooks(self) -> tuple[Hook, ...]:
+        """Every webhook route of the channel (its providers' too)."""
+        return self.hooks
+
     @abc.abstractmethod
     def account_key(self, settings: Settings, config: CampaignConfig) -> str:
         """The rate-limit key: one per provider account, shared by every campaign."""

@@ -115,6 +115,9 @@ class CallbackChannel(Channel):
         Hook("callback", CALLBACK_PATH + "/{attempt}/event.php", _GET_POST, _parse),
     )
 
+    def all_hooks(self) -> tuple[Hook, ...]:
+        return self.hooks + tuple(h for p in CALLBACK_PROVIDERS.values() for h in p.hooks)
+
     def account_key(self, settings: Settings, config: CampaignConfig) -> str:
         return backend(config).account(settings)
 

@@ -137,6 +137,9 @@ class WebhookReceiver:
         return self._answer(route, intake, now)
 
     def _answer(self, route: HookRoute, intake: Intake, now: datetime) -> Response:
+        if intake.forbidden is not None:
+            log.warning("%s webhook refused: %s", route, intake.forbidden)
+            return _error(403, "forbidden")
         if intake.invalid is not None:
             self.metrics.invalid.labels(route).inc()
             log.warning("%s webhook unreadable, kept as invalid: %s", route, intake.invalid)
