@@ -33,6 +33,7 @@ from dialer.providers.uis_answers import (
     UisCallStarted,
     UisSession,
     UisTokenError,
+    is_rpc_error,
     read_login_answer,
     read_simple_call_answer,
 )
@@ -249,7 +250,10 @@ class UisClient(CallbackClient):
         response = await send(
             self._client, "POST", self._url, json_body=body, idempotent=idempotent
         )
-        raise_for_transport_status(response)
+        # The docs show no HTTP statuses: a 401/403 that carries a JSON-RPC error is read like
+        # any answer, so a refused session key is still renewed.
+        if response.status_code not in (401, 403) or not is_rpc_error(response.text):
+            raise_for_transport_status(response)
         return response
 
     async def aclose(self) -> None:

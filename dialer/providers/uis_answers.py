@@ -188,6 +188,16 @@ def _by_code(text: str, code: int | None, raw: str, status_code: int) -> Provide
     )
 
 
+def is_rpc_error(body: str) -> bool:
+    """Whether ``body`` is a JSON-RPC error answer (then its mnemonic says more than the HTTP
+    status it came with)."""
+    try:
+        _, error = _split(body)
+    except ProviderError:
+        return False
+    return error is not None
+
+
 def _split(body: str) -> tuple[object, UisError | None]:
     """``(result, None)`` or ``(None, error)``; ``ProviderError`` when not JSON-RPC."""
     try:

@@ -753,3 +753,38 @@ def test_secrets_are_masked_in_logs() -> None:
     assert {"tok-123", "pw-456"} <= set(settings.secret_values())
     assert "tok-123" not in repr(settings)
     assert settings.uis_api_url == URL
+
+
+def test_a_token_refusal_sent_with_http_401_still_renews_the_key() -> None:
+    """The docs show no HTTP statuses; a 401 that carries the JSON-RPC error is read."""
+    answers = [(200, _login("k1")), (401, TOKEN_INVALID), (200, _login("k2")), (200, DOC_ANSWER)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status, text = answers.pop(0)
+        return httpx.Response(status, text=text)
+
+    async def main() -> str:
+        client = UisClient(
+            URL, login="u", password=SecretStr("p"), transport=httpx.MockTransport(handler)
+        )
+        try:
+            return (await client.place_callback(_request())).provider_id
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(main()) == "237859081"
+
+
+def test_a_bare_http_401_is_auth() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, text="<html>Unauthorized</html>")
+
+    async def main() -> None:
+        client = UisClient(URL, access_token=SecretStr("k"), transport=httpx.MockTransport(handler))
+        try:
+            await client.place_callback(_request())
+        finally:
+            await client.aclose()
+
+    with pytest.raises(ProviderAuthError):
+        asyncio.run(main())
