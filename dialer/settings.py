@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     mtt_callback_customer_name: str = ""
     """The CallBack account (``customer_name`` of ``makeCallBackCallFollowme``), issued by MTT
     apart from the balance account ``mtt_customer_name``."""
+    uis_api_url: str = "https://callapi.uiscom.ru/v4.0"
+    """UIS Call API (JSON-RPC 2.0); CoMagic accounts use ``https://callapi.comagic.ru/v4.0``."""
+    uis_access_token: SecretStr = SecretStr("")
+    """A permanent Call API key (the user's "Доступ по ключу"); used instead of a login."""
+    uis_login: str = ""
+    """A UIS user with Call API access: its session key comes from ``login.user``."""
+    uis_password: SecretStr = SecretStr("")
 
     msapi_url: str = "https://msapi.mtt.ru"
     msapi_account_sid: str = ""

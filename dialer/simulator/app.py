@@ -18,6 +18,7 @@ from dialer.simulator.msapi import message_endpoint, messages_endpoint, numbers_
 from dialer.simulator.sbapi import sb_endpoint
 from dialer.simulator.state import Simulator
 from dialer.simulator.telecom import telecom_endpoint
+from dialer.simulator.uis import uis_endpoint
 
 ACCOUNT = "/v2/accounts/{account_sid}"
 
@@ -49,6 +50,7 @@ def create_app(
             methods=["GET"],
         ),
         Route("/index.php", gated("telecom", telecom_endpoint), methods=["POST"]),
+        Route("/uis/v4.0", gated("uis", uis_endpoint), methods=["POST"]),
         Route("/_sim/stats", control.stats_endpoint, methods=["GET"]),
         Route("/_sim/reset", control.reset_endpoint, methods=["POST"]),
         Route("/_sim/faults", control.faults_endpoint, methods=["GET", "POST"]),

@@ -182,6 +182,25 @@ class SimulatorConfig(_Model):
     sms_webhook_url: str | None = None
     sms_webhook_method: Literal["POST", "GET"] = "POST"
 
+    uis_webhook_url: str | None = None
+    """Where UIS notifications go (set up in the UIS account, not per call)."""
+    uis_webhook_method: Literal["POST", "GET"] = "POST"
+    uis_login: str = "sim-uis-login"
+    """A UIS user with Call API access (``login.user``)."""
+    uis_password: SecretStr = SecretStr("sim-uis-password")
+    uis_access_token: SecretStr = SecretStr("sim-uis-key")
+    """The account's permanent Call API key."""
+    uis_session_ttl_s: float = Field(default=3600.0, gt=0)
+    """Lifetime of a ``login.user`` session key, real seconds (UIS: 1 hour)."""
+    uis_virtual_numbers: list[str] = Field(default_factory=lambda: ["74993720692"])
+    """The account's virtual numbers (the doc's example by default)."""
+    uis_blacklist: list[str] = Field(default_factory=list)
+    """Numbers in the account's blacklist: ``contact_in_blacklist``."""
+    uis_tts_max_length: int = Field(default=1000, ge=1)
+    """Longest TTS message the tariff allows, characters."""
+    uis_calls_per_minute: int | None = Field(default=None, gt=0)
+    """``start.simple_call`` accepted per sliding minute; more get ``limit_exceeded``."""
+
     speed: float = Field(default=1.0, gt=0)
     """Time scale: 1.0 is real time, 100 runs simulated durations 100 times faster."""
     seed: int | None = None
