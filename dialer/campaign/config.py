@@ -139,12 +139,19 @@ class Schedule(_Strict):
         return value
 
 
+AGENT_FORMATS: dict[str, tuple[str, str]] = {
+    "mtt": (r"[0-9]{11}", "exactly 11 digits (E.164 without '+')"),
+    "uis": (r"[0-9]{11}", "exactly 11 digits (E.164 without '+')"),
+}
+"""What an ``agents`` entry is for each callback provider: a pattern, and it in words."""
+
+
 class Callback(_Strict):
     """``[callback]``: how an agent callback rings our agents (side A) before the contact."""
 
-    provider: Literal["mtt"] = "mtt"
+    provider: Literal["mtt", "uis"] = "mtt"
     agents: tuple[str, ...] = Field(min_length=1, max_length=50)
-    """The agents' 11-digit numbers; also the most callbacks live at once."""
+    """The agents (11-digit numbers for MTT and UIS); also the most callbacks live at once."""
     ring: Literal["all", "sequence"] = "all"
     agent_timeout: Duration = timedelta(seconds=20)
     """How long each agent is rung (MTT recommends at least 15 s)."""
@@ -159,12 +166,18 @@ class Callback(_Strict):
 
     @field_validator("agents")
     @classmethod
-    def _agents(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for number in value:
-            _eleven_digits(number, "agent")
+    def _agents_unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if len(set(value)) != len(value):
             raise ValueError("agents repeat")
         return value
+
+    @model_validator(mode="after")
+    def _agents_fit_the_provider(self) -> Callback:
+        pattern, words = AGENT_FORMATS[self.provider]
+        for agent in self.agents:
+            if not re.fullmatch(pattern, agent):
+                raise ValueError(f"a {self.provider} agent must be {words}, got {agent!r}")
+        return self
 
     @field_validator("agent_timeout")
     @classmethod

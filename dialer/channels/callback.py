@@ -203,17 +203,10 @@ class CallbackChannel(Channel):
         return Outcome.NO_ANSWER, {}
 
     def missing_settings(self, settings: Settings, config: CampaignConfig) -> list[str]:
-        return settings.unset(*backend(config).settings, "webhook_token", "public_url")
+        return backend(config).missing(settings) + settings.unset("webhook_token", "public_url")
 
     def check_settings(self, settings: Settings, config: CampaignConfig) -> str | None:
-        from dialer.errors import ProviderRefusedError
-        from dialer.providers.mtt_callback import callback_url_for_mtt
-
-        try:
-            callback_url_for_mtt(callback_url(settings, 1) or "")
-        except ProviderRefusedError as exc:
-            return f"DIALER_PUBLIC_URL does not suit MTT's callBackURL: {exc}"
-        return None
+        return backend(config).check(settings)
 
 
 def backend(config: CampaignConfig) -> CallbackProvider:

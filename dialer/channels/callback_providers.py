@@ -12,6 +12,7 @@ import httpx
 
 from dialer.channels.base import Hook
 from dialer.providers.callback_base import CallbackClient
+from dialer.providers.uis_events import parse_uis_events
 from dialer.settings import Settings
 
 Transport = httpx.AsyncBaseTransport | None
@@ -19,13 +20,16 @@ Transport = httpx.AsyncBaseTransport | None
 
 @dataclass(frozen=True, slots=True)
 class CallbackProvider:
-    """``settings`` are the ``Settings`` fields it cannot work without; ``account`` names the
-    rate-limit key (one per provider account, shared by every campaign and worker)."""
+    """``missing`` names the settings it lacks (environment names); ``check`` says why the
+    settings cannot work (or ``None``); ``account`` names the rate-limit key (one per
+    provider account, shared by every campaign and worker). What an ``agents`` entry looks
+    like for each provider is the campaign file's business (``dialer.campaign.config``)."""
 
     name: str
-    settings: tuple[str, ...]
+    missing: Callable[[Settings], list[str]]
     account: Callable[[Settings], str]
     build: Callable[[Settings, Transport], CallbackClient]
+    check: Callable[[Settings], str | None] = lambda settings: None
     reads_results: bool = False
     """The provider can say how a call ended (``CallbackClient.callback_result``); without
     it the final event's ``outcome`` decides, or the events seen."""
@@ -38,12 +42,49 @@ def _mtt(settings: Settings, transport: Transport) -> CallbackClient:
     return build_callback_client(settings, transport)
 
 
+def _mtt_check(settings: Settings) -> str | None:
+    from dialer.errors import ProviderRefusedError
+    from dialer.providers.mtt_callback import callback_url_for_mtt
+
+    try:
+        callback_url_for_mtt(settings.public_url or "")
+    except ProviderRefusedError as exc:
+        return f"DIALER_PUBLIC_URL does not suit MTT's callBackURL: {exc}"
+    return None
+
+
+def _uis(settings: Settings, transport: Transport) -> CallbackClient:
+    from dialer.providers.uis import build_uis_client
+
+    return build_uis_client(settings, transport)
+
+
+def _uis_missing(settings: Settings) -> list[str]:
+    from dialer.providers.uis import missing_uis_credentials
+
+    return settings.unset("uis_api_url") + missing_uis_credentials(settings)
+
+
+def _uis_account(settings: Settings) -> str:
+    from dialer.providers.uis import uis_account_key
+
+    return uis_account_key(settings)
+
+
 CALLBACK_PROVIDERS: dict[str, CallbackProvider] = {
     "mtt": CallbackProvider(
         name="mtt",
-        settings=("mtt_login", "mtt_password", "mtt_callback_customer_name"),
+        missing=lambda s: s.unset("mtt_login", "mtt_password", "mtt_callback_customer_name"),
         account=lambda settings: f"mtt-callback:{settings.mtt_callback_customer_name}",
         build=_mtt,
         reads_results=True,
+        check=_mtt_check,
+    ),
+    "uis": CallbackProvider(
+        name="uis",
+        missing=_uis_missing,
+        account=_uis_account,
+        build=_uis,
+        hooks=(Hook("uis", "uis", frozenset({"GET", "POST"}), parse_uis_events),),
     ),
 }

@@ -15,15 +15,11 @@ from pydantic import SecretStr
 
 from dialer.campaign.config import CampaignConfig, parse_config
 from dialer.channels import channel_for
-from dialer.channels.base import Hook
 from dialer.channels.callback import callback_request
-from dialer.channels.callback_providers import CALLBACK_PROVIDERS, CallbackProvider
 from dialer.db.models import Attempt
 from dialer.providers.uis import (
     UisClient,
     build_simple_call_params,
-    build_uis_client,
-    uis_account_key,
 )
 from dialer.providers.uis_events import NOTIFICATIONS, body_template, parse_uis_events
 from dialer.settings import Settings
@@ -34,14 +30,6 @@ from dialer.simulator.uis_plan import UisCallSpec, choose_uis_plan, uis_notifica
 from dialer.states import Outcome
 from tests.support.factories import callback_toml
 
-PROPOSED = CallbackProvider(
-    name="uis",
-    settings=("uis_api_url",),
-    account=uis_account_key,
-    build=build_uis_client,
-    reads_results=False,
-    hooks=(Hook("uis", "uis", frozenset({"GET", "POST"}), parse_uis_events),),
-)
 CHANNEL = channel_for("callback")
 START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 CONTACT = "79161234567"
@@ -57,13 +45,8 @@ class Ctx:
 
 
 @pytest.fixture
-def config(monkeypatch: pytest.MonkeyPatch) -> CampaignConfig:
-    monkeypatch.setitem(CALLBACK_PROVIDERS, "uis", PROPOSED)
-    parsed = parse_config(callback_toml(agents=AGENTS))
-    assert parsed.callback is not None
-    return parsed.model_copy(
-        update={"callback": parsed.callback.model_copy(update={"provider": "uis"})}
-    )
+def config() -> CampaignConfig:
+    return parse_config(callback_toml(agents=AGENTS, callback_extra='provider = "uis"'))
 
 
 def test_the_channel_request_becomes_a_uis_call(config: CampaignConfig) -> None:
