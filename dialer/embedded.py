@@ -86,6 +86,8 @@ def embedded_stack(
                     or hook_url(collector_url, token, "call"),
                     "sms_webhook_url": simulator.sms_webhook_url
                     or hook_url(collector_url, token, "sms"),
+                    "uis_webhook_url": simulator.uis_webhook_url
+                    or f"{collector_url}/hooks/{token}/uis",
                 }
             )
             settings, server = start_sandbox(settings, simulator)

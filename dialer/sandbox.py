@@ -18,6 +18,7 @@ from dialer.settings import Settings
 from dialer.simulator.callback import CALLBACK_CUSTOMER_NAME
 from dialer.simulator.config import AccountNumber, SimulatorConfig
 from dialer.simulator.server import SimulatorServer, serve
+from dialer.simulator.uis import uis_settings_for
 
 
 def hook_url(base: str, token: str, route: str) -> str:
@@ -111,6 +112,8 @@ def sandbox_simulator_config(speed: float, *, sender: str | None = None) -> Simu
     )
     if sender is not None and sender not in {n.number for n in config.numbers}:
         config.numbers.append(AccountNumber(number=sender, direction="OUT"))
+    if sender is not None and sender not in config.uis_virtual_numbers:
+        config.uis_virtual_numbers.append(sender)  # UIS calls from the account's numbers
     return config
 
 
@@ -130,6 +133,7 @@ def start_sandbox(settings: Settings, config: SimulatorConfig) -> tuple[Settings
             "mtt_informer_method": config.informer_method,
             "mtt_customer_name": config.customer_name,
             "mtt_callback_customer_name": CALLBACK_CUSTOMER_NAME,
+            **uis_settings_for(base, config),
             "msapi_account_sid": config.account_sid,
             "msapi_token": SecretStr(config.token.get_secret_value()),
             "sandbox": True,
