@@ -72,6 +72,7 @@ def cluster(pg_engine: Engine, pg_url: str, redis_url: str, tmp_path: Path) -> I
         dtmf_weights={"1": 1, "none": 1},
         transfer_seconds=(40, 60),
         overrides=OVERRIDES,
+        uis_virtual_numbers=["74950000000"],  # the campaigns' caller id
     )
     with simulated_mtt(base, pg_engine, tmp_path, sim, HTTP_READ_TIMEOUT="3") as (
         simulator,
@@ -93,6 +94,7 @@ def callback_campaign(
     numbers: Sequence[str] = (),
     max_attempts: int = 3,
     pause_after_misses: int = 5,
+    provider: str = "mtt",
 ) -> None:
     """Create and start a callback campaign, with ``numbers`` as its leads (none: it waits
     for an IVR menu to feed it)."""
@@ -101,6 +103,7 @@ def callback_campaign(
         text
         + f"""
 [callback]
+provider = "{provider}"
 agents = {json.dumps(list(agents))}
 agent_timeout = "15s"
 max_talk = "5m"
@@ -308,3 +311,37 @@ def peak_overlap(spans: Sequence[tuple[datetime | None, datetime | None]]) -> in
         open_now += step
         peak = max(peak, open_now)
     return peak
+
+
+PROVIDER_ROUTES = {"mtt": "callback", "uis": "uis"}
+"""Each callback provider, and the inbox route its events come in by."""
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("provider", sorted(PROVIDER_ROUTES))
+def test_a_leads_campaign_connects_on_each_provider(cluster: Cluster, provider: str) -> None:
+    """The same campaign file but for ``provider``: every lead connected to an agent, each
+    attempt placed once, and its events matched to it."""
+    numbers = [f"791640000{i:02d}" for i in range(4)]
+    name = f"leads-{provider}"
+    callback_campaign(cluster, name, AGENTS, numbers=numbers, provider=provider)
+    state = wait_until_done(cluster.engine, name, DONE_SECONDS)
+    assert state == "completed", campaign_row(cluster.engine, name).state_reason
+    contacts = contacts_of(cluster.engine, name)
+    attempts = attempts_of(cluster.engine, name)
+    assert [c.status for c in contacts] == ["reached"] * len(numbers)
+    assert [a.outcome for a in attempts] == ["connected"] * len(numbers)
+    assert all(a.agent in AGENTS for a in attempts)
+    assert all((a.talk_seconds or 0) > 0 for a in attempts)
+    call_ids = [a.provider_id for a in attempts]
+    assert None not in call_ids
+    assert len(set(call_ids)) == len(attempts)
+    with Session(cluster.engine) as session:
+        events = session.exec(
+            select(ProviderEvent.provider_id, ProviderEvent.status).where(
+                ProviderEvent.route == PROVIDER_ROUTES[provider]
+            )
+        ).all()
+    assert events
+    assert {status for _, status in events} == {"applied"}
+    assert {call_id for call_id, _ in events} == set(call_ids)

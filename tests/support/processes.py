@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from dialer.settings import Settings
 from dialer.simulator.callback import CALLBACK_CUSTOMER_NAME
 from dialer.simulator.config import OutcomeWeights, SimulatorConfig
+from dialer.simulator.uis import uis_settings_for
 
 STOP_GRACE_SECONDS = 15.0
 START_TIMEOUT_SECONDS = 60.0
@@ -40,18 +41,14 @@ def dialer_env(
     settings one service of the cluster needs; ``extra`` adds more (``DIAL_LEASE_SECONDS=...``).
     ``DIALER_PUBLIC_URL`` is passed only when ``settings`` has one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIALER_")}
-    public = {"PUBLIC_URL": settings.public_url} if settings.public_url else {}
     values = {
+        name.upper(): _env_text(getattr(settings, name))
+        for name, info in Settings.model_fields.items()
+        if getattr(settings, name) != info.default and getattr(settings, name) is not None
+    }
+    values |= {
         "DATABASE_URL": database_url or settings.database_url,
         "REDIS_URL": settings.redis_url or "",
-        "MTT_SB_URL": settings.mtt_sb_url,
-        "MTT_API_URL": settings.mtt_api_url,
-        "MTT_LOGIN": settings.mtt_login,
-        "MTT_PASSWORD": settings.mtt_password.get_secret_value(),
-        "MTT_SIP_ID": settings.mtt_sip_id,
-        "MTT_INFORMER_METHOD": settings.mtt_informer_method,
-        "MTT_CALLBACK_CUSTOMER_NAME": settings.mtt_callback_customer_name,
-        **public,
         "WEBHOOK_TOKEN": token,
         "SANDBOX": "true",
         "LOG_LEVEL": "WARNING",
@@ -59,6 +56,12 @@ def dialer_env(
     }
     env.update({f"DIALER_{k}": v for k, v in values.items()})
     return env
+
+
+def _env_text(value: object) -> str:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    return str(value)
 
 
 class Processes:
@@ -132,7 +135,11 @@ def simulator_process(base: Settings, sim: SimulatorConfig, directory: Path) -> 
     """Write ``sim`` (with its credentials) to ``directory``, pick a free port, and point a
     copy of ``base`` at that simulator (sandbox mode: plain-http notify URLs)."""
     config = directory / "simulator.json"
-    secrets = {"password": SIM_PASSWORD, "token": "sim-token"}
+    secrets = {
+        name: getattr(sim, name).get_secret_value()
+        for name, info in SimulatorConfig.model_fields.items()
+        if info.annotation is SecretStr
+    } | {"password": SIM_PASSWORD, "token": "sim-token"}
     config.write_text(json.dumps(sim.model_dump(mode="json") | secrets), encoding="utf-8")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -145,6 +152,7 @@ def simulator_process(base: Settings, sim: SimulatorConfig, directory: Path) -> 
             "mtt_sip_id": sim.sip_id,
             "mtt_informer_method": sim.informer_method,
             "mtt_callback_customer_name": CALLBACK_CUSTOMER_NAME,
+            **uis_settings_for(url, sim),
             "sandbox": True,
         }
     )
@@ -205,7 +213,12 @@ def simulated_mtt(
     token = base.webhook_token.get_secret_value()
     collector = CollectorServer(base, engine)
     collector_url = collector.start()
-    wired = sim.model_copy(update={"call_webhook_url": hook_url(collector_url, token, "call")})
+    wired = sim.model_copy(
+        update={
+            "call_webhook_url": hook_url(collector_url, token, "call"),
+            "uis_webhook_url": f"{collector_url}/hooks/{token}/uis",
+        }
+    )
     simulator = simulator_process(
         base.model_copy(update={"public_url": collector_url}), wired, directory
     )
