@@ -23,7 +23,7 @@ from typing import Protocol
 
 import httpx
 
-from dialer.errors import ProviderAuthError, ProviderRefusedError
+from dialer.errors import InvalidNumberError, ProviderAuthError, ProviderRefusedError
 from dialer.providers.base import Submitted
 from dialer.providers.callback_base import CallbackClient, CallbackRequest
 from dialer.providers.http import (
@@ -81,8 +81,8 @@ def build_make_call_params(request: CallbackRequest) -> dict[str, object]:
     (doc 10.3.1: ``calleid`` spelled so, the workplace's SIP ID as ``callerId``).
 
     The workplace is the request's first agent. ``ProviderRefusedError(campaign_level=True)``
-    when it is not a SIP ID (digits); ``ValueError`` for a request no campaign should produce
-    (no agents, a contact that is not a number)."""
+    when it is not a SIP ID (digits); ``InvalidNumberError`` for a contact that is not a
+    number; ``ValueError`` for a request no campaign should produce (no agents)."""
     if not request.agents:
         raise ValueError("a callback needs at least one agent")
     workplace = request.agents[0].strip()
@@ -93,7 +93,9 @@ def build_make_call_params(request: CallbackRequest) -> dict[str, object]:
         )
     contact = request.contact.strip()
     if not _CONTACT.fullmatch(contact):
-        raise ValueError(f"contact {mask_number(contact)} is not a number")
+        raise InvalidNumberError(
+            f"{MAKE_CALL_METHOD}: contact {mask_number(contact)} is not a number"
+        )
     # Sent as the dialer holds it (E.164 digits): the doc's example uses "8921...", its
     # notifications show "+7921..." and "7921..." for the same subscriber (6.4: no rewriting).
     return {"params": {"calleid": contact.lstrip("+"), "callerId": workplace}}

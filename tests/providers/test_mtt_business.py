@@ -97,7 +97,7 @@ def test_make_call_sends_only_the_two_documented_fields() -> None:
         (_request(agents=("+7 499 648-00-00",)), ProviderRefusedError),
         (_request(agents=("workplace-1",)), ProviderRefusedError),
         (_request(agents=()), ValueError),
-        (_request(contact="abc"), ValueError),
+        (_request(contact="abc"), InvalidNumberError),
     ],
 )
 def test_requests_that_cannot_be_sent(request_: CallbackRequest, error: type[Exception]) -> None:
