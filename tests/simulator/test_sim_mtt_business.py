@@ -485,3 +485,27 @@ def test_over_real_http() -> None:
         started = time.monotonic()
         assert "@" in asyncio.run(main())
         assert time.monotonic() - started < 10
+
+
+def _shape(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    return type(value).__name__
+
+
+@pytest.mark.parametrize("state", ["trying", "showing", "connected", "hiding", "finished"])
+def test_notification_bodies_have_the_shape_of_the_docs_examples(state: str) -> None:
+    """Keys and value types as in 10.1.2 and 10.1.4-10.1.7's outgoing examples."""
+    from dialer.simulator.mtt_business_plan import BusinessLeg, NotificationPlan, notification_body
+    from tests.providers.test_mtt_business_events import outgoing
+
+    leg = BusinessLeg("SDx-1@127.0.0.1", "sdx-1", WORKPLACE, CONTACT, "78005560251")
+    finished = state == "finished"
+    item = NotificationPlan(0.0, state, 3 if finished else None, "r" if finished else None)
+    at = datetime(2020, 6, 24, 12, 1, 45, tzinfo=UTC)
+    body = notification_body(item, leg, at)
+    extra = {"duration": 3, "reason": "r", "reasonCode": None} if finished else {}
+    doc = outgoing(state, "+79219462761", None if finished else "2020-06-24 15:01:45", **extra)
+    assert _shape(body) == _shape(doc)
+    if not finished:
+        assert body["result"]["callInfo"]["startTime"] == "2020-06-24 15:01:45"  # type: ignore[index]
