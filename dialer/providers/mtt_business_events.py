@@ -21,7 +21,9 @@ reappears: ``provider_id`` is the notification's ``call.id`` and ``extra`` holds
 contact (``contact``), the workplace (``workplace``) and the leg's ``tag``;
 ``match_notification`` finds the attempt. The mobile app duplicates notifications (6.5):
 an event is built only from fields a repeat shares, so a repeat is the same event and the
-inbox stores it once. ``vpbxNotifications`` (settings changed) yield no event.
+inbox stores it once. ``vpbxNotifications`` (settings changed) and unknown event names give
+one event with no call (``provider_id`` ``None``), ``status`` = the ``eventType`` or name: no
+attempt takes it.
 
 No I/O and no clock. ``EventParseError`` only for a body that is not a JSON object, a
 call notification without ``callInfo`` or ``call.id``, or undecodable bytes.
@@ -79,14 +81,14 @@ class PlacedCallback:
 def parse_mtt_business_events(
     body: bytes, content_type: str | None, query: Mapping[str, str]
 ) -> list[NormalizedEvent]:
-    """The callback events in one notification POST (none for a settings notification or
-    another ``event``). ``query`` is not used: MTT sends everything in the body."""
+    """The callback events in one notification POST (always one). ``query`` is not used:
+    MTT sends everything in the body."""
     document = _document(decode_body(body, content_type))
     name = _text(document.get("event"))
     if name is None:
         raise EventParseError("MTT Business notification: no event name")
-    if name.lower() in SETTINGS_EVENTS or name.lower() != CALL_EVENT.lower():
-        return []  # settings changed (9.4, 9.5) or an event we do not know: no callback event
+    if name.lower() != CALL_EVENT.lower():
+        return [_other(name, document.get("result"))]
     result = document.get("result")
     info = result.get("callInfo") if isinstance(result, dict) else None
     if not isinstance(info, dict):
@@ -168,6 +170,19 @@ def _document(text: str) -> dict[str, object]:
         if isinstance(value, dict) and not candidate[end:].strip(" \t\r\n}"):
             return value
     raise EventParseError("MTT Business notification: body is not a JSON object")
+
+
+def _other(name: str, result: object) -> NormalizedEvent:
+    """A settings notification (9.4, 9.5: ``numbersChanged``, ``workplacesChanged``) or an
+    event we do not know: no call, no attempt; ``status`` is its ``eventType`` or name."""
+    kind = _text(result.get("eventType")) if isinstance(result, dict) else None
+    settings = name.lower() in SETTINGS_EVENTS
+    status = kind if settings and kind is not None else name
+    return NormalizedEvent(
+        kind=EventKind.CALLBACK,
+        status=status[:64],
+        extra={"event": name[:MAX_FIELD_LENGTH]},
+    )
 
 
 def _event(info: Mapping[str, object]) -> NormalizedEvent:
