@@ -336,3 +336,16 @@ def test_a_lapsed_refresh_through_the_client() -> None:
     with pytest.raises(GrantLapsedError) as caught:
         asyncio.run(main())
     assert caught.value.status_code == 400
+
+
+def test_the_client_secret_setting_is_masked_in_logs() -> None:
+    from dialer.settings import Settings
+
+    settings = Settings(mtt_business_client_secret=SECRET, _env_file=None)  # type: ignore[call-arg]
+    assert SECRET.get_secret_value() in settings.secret_values()
+    assert SECRET.get_secret_value() not in repr(settings)
+    assert settings.mtt_business_oauth_url == "https://oauth.mtt.ru"
+    assert settings.unset("mtt_business_api_url", "mtt_business_client_id") == [
+        "DIALER_MTT_BUSINESS_API_URL",
+        "DIALER_MTT_BUSINESS_CLIENT_ID",
+    ]
