@@ -90,6 +90,12 @@ class ProviderAuthError(ProviderError):
     ``Forbidden``). The campaign must stop: every further request would fail the same way."""
 
 
+class GrantLapsedError(ProviderAuthError):
+    """An OAuth grant no longer works (MTT Business: the refresh token expired, was used or
+    revoked; an authorization code expired or was used): nothing but a person connecting the
+    account again (``dialer connect``) can bring the integration back."""
+
+
 class EventParseError(DialerError):
     """A webhook body is in no shape any provider documents; the collector answers 400."""
 

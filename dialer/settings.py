@@ -73,6 +73,19 @@ class Settings(BaseSettings):
     """A UIS user with Call API access: its session key comes from ``login.user``."""
     uis_password: SecretStr = SecretStr("")
 
+    mtt_business_oauth_url: str = "https://oauth.mtt.ru"
+    """MTT Business OAuth 2.0 host (``/oauth/authorize``, ``/oauth/token`` are appended)."""
+    mtt_business_api_url: str = ""
+    """Base of the MTT Business Open API methods (``<url>/makeCall``); the doc does not print
+    it: take it from MTT."""
+    mtt_business_client_id: str = ""
+    """The integration's "Id клиента" from MTT Business's cabinet (also the rate-limit key)."""
+    mtt_business_client_secret: SecretStr = SecretStr("")
+    """The integration's "Секретный ключ"."""
+    mtt_business_redirect_uri: str | None = None
+    """The integration's Redirect URI, where MTT also posts notifications; unset means
+    ``DIALER_PUBLIC_URL/hooks/<webhook token>/mtt-business``."""
+
     msapi_url: str = "https://msapi.mtt.ru"
     msapi_account_sid: str = ""
     msapi_token: SecretStr = SecretStr("")

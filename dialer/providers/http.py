@@ -41,22 +41,24 @@ _MAYBE_SENT = (
 
 def build_client(
     *,
-    login: str,
-    password: SecretStr,
+    login: str = "",
+    password: SecretStr | None = None,
     connect_timeout: float,
     read_timeout: float,
     base_url: str = "",
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
-    """A pooled client with Basic auth. Timeouts are in seconds: ``connect_timeout`` bounds
-    the TCP/TLS handshake and waiting for a pooled connection, ``read_timeout`` bounds sending
-    the request and waiting for each chunk of the answer. Redirects are not followed."""
+    """A pooled client, with Basic auth when ``password`` is given (else each request brings
+    its own credentials). Timeouts are in seconds: ``connect_timeout`` bounds the TCP/TLS
+    handshake and waiting for a pooled connection, ``read_timeout`` bounds sending the request
+    and waiting for each chunk of the answer. Redirects are not followed."""
     timeout = httpx.Timeout(
         connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
     )
+    auth = None if password is None else httpx.BasicAuth(login, password.get_secret_value())
     return httpx.AsyncClient(
         base_url=base_url,
-        auth=httpx.BasicAuth(login, password.get_secret_value()),
+        auth=auth,
         timeout=timeout,
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
@@ -70,17 +72,22 @@ async def send(
     url: str,
     *,
     json_body: object | None = None,
+    form: Mapping[str, str] | None = None,
     params: QueryParams | None = None,
+    headers: Mapping[str, str] | None = None,
     idempotent: bool = False,
 ) -> httpx.Response:
-    """Send one request and return the answer, whatever its status.
+    """Send one request and return the answer, whatever its status. ``form`` is sent as an
+    ``application/x-www-form-urlencoded`` body; ``headers`` are added to the client's.
 
     Raises ``TransientProviderError`` when the request surely did not reach the provider,
     ``UnknownOutcomeError`` when it may have (``TransientProviderError`` if ``idempotent``),
     and ``ProviderRefusedError(campaign_level=True)`` when the configured URL is unusable.
     """
     try:
-        return await client.request(method, url, json=json_body, params=params)
+        return await client.request(
+            method, url, json=json_body, data=form, params=params, headers=headers
+        )
     except _NOT_SENT as exc:
         raise TransientProviderError(f"provider not reached: {_describe(exc)}") from exc
     except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:

@@ -15,6 +15,7 @@ from dialer.simulator import control
 from dialer.simulator.config import SimulatorConfig
 from dialer.simulator.faults import gated
 from dialer.simulator.msapi import message_endpoint, messages_endpoint, numbers_endpoint
+from dialer.simulator.mtt_business import routes as mtt_business_routes
 from dialer.simulator.sbapi import sb_endpoint
 from dialer.simulator.state import Simulator
 from dialer.simulator.telecom import telecom_endpoint
@@ -56,6 +57,7 @@ def create_app(
         Route("/_sim/faults", control.faults_endpoint, methods=["GET", "POST"]),
         Route("/_sim/inbound-sms", control.inbound_sms_endpoint, methods=["POST"]),
         Route("/_sim/calls", control.calls_endpoint, methods=["GET"]),
+        *mtt_business_routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.simulator = simulator

@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from dialer.simulator.mtt_business_account import MttBusinessAccount
+
 _N = TypeVar("_N", int, float)
 
 
@@ -181,6 +183,9 @@ class SimulatorConfig(_Model):
     """Where sb-api o_/h_/transfer events go (MTT configures it out of band)."""
     sms_webhook_url: str | None = None
     sms_webhook_method: Literal["POST", "GET"] = "POST"
+    mtt_business_webhook_url: str | None = None
+    """Where MTT Business call notifications go (the integration's Redirect URI)."""
+    mtt_business: MttBusinessAccount = Field(default_factory=MttBusinessAccount)
 
     uis_webhook_url: str | None = None
     """Where UIS notifications go (set up in the UIS account, not per call)."""
