@@ -142,6 +142,7 @@ class Schedule(_Strict):
 AGENT_FORMATS: dict[str, tuple[str, str]] = {
     "mtt": (r"[0-9]{11}", "exactly 11 digits (E.164 without '+')"),
     "uis": (r"[0-9]{11}", "exactly 11 digits (E.164 without '+')"),
+    "mtt_business": (r"[0-9]{5,20}", "a workplace's SIP ID (digits)"),
 }
 """What an ``agents`` entry is for each callback provider: a pattern, and it in words."""
 
@@ -149,9 +150,10 @@ AGENT_FORMATS: dict[str, tuple[str, str]] = {
 class Callback(_Strict):
     """``[callback]``: how an agent callback rings our agents (side A) before the contact."""
 
-    provider: Literal["mtt", "uis"] = "mtt"
+    provider: Literal["mtt", "mtt_business", "uis"] = "mtt"
     agents: tuple[str, ...] = Field(min_length=1, max_length=50)
-    """The agents (11-digit numbers for MTT and UIS); also the most callbacks live at once."""
+    """The agents (11-digit numbers for MTT and UIS, workplace SIP IDs for MTT Business); also
+    the most callbacks live at once."""
     ring: Literal["all", "sequence"] = "all"
     agent_timeout: Duration = timedelta(seconds=20)
     """How long each agent is rung (MTT recommends at least 15 s)."""

@@ -161,13 +161,17 @@ class CallbackChannel(Channel):
             talk = max(int((at - attempt.answered_at).total_seconds()), 0)
             return Effect(attempt={"talk_seconds": talk}, contact={"duration": talk})
         if name == CallbackEventKind.END_SIDE_A:
-            return self._ended(attempt, event, config())
+            return self._ended(attempt, event, config(), now)
         if name in (CallbackEventKind.START_SIDE_A, CallbackEventKind.START_SIDE_B):
             return Effect(started=True)
         return Effect()
 
     def _ended(
-        self, attempt: Attempt, event: NormalizedEvent, config: CampaignConfig | None
+        self,
+        attempt: Attempt,
+        event: NormalizedEvent,
+        config: CampaignConfig | None,
+        now: datetime,
     ) -> Effect:
         """The call is over: the agent is free. Its result is the final event's ``outcome``
         when the provider says it; else read from the provider (``settle``) when it can;
@@ -175,8 +179,13 @@ class CallbackChannel(Channel):
         told = event.extra.get("outcome")
         if told in _TOLD:
             talk = event.duration if told == Outcome.CONNECTED else None
+            fields: dict[str, object] = {}
+            if talk is not None:
+                fields["talk_seconds"] = talk
+                ended_at = event.occurred_at or now
+                fields["answered_at"] = attempt.answered_at or ended_at - timedelta(seconds=talk)
             return Effect(
-                attempt={"talk_seconds": talk} if talk is not None else {},
+                attempt=fields,
                 contact={"duration": talk} if talk is not None else {},
                 started=True,
                 release_slot=True,

@@ -12,6 +12,7 @@ import httpx
 
 from dialer.channels.base import Hook
 from dialer.providers.callback_base import CallbackClient
+from dialer.providers.mtt_business_events import parse_mtt_business_events
 from dialer.providers.uis_events import parse_uis_events
 from dialer.settings import Settings
 
@@ -53,6 +54,19 @@ def _mtt_check(settings: Settings) -> str | None:
     return None
 
 
+def _mtt_business(settings: Settings, transport: Transport) -> CallbackClient:
+    from dialer.connections.mtt_business import token_source
+    from dialer.providers.mtt_business import MttBusinessClient
+
+    return MttBusinessClient(
+        settings.mtt_business_api_url,
+        token_source(settings),
+        connect_timeout=settings.http_connect_timeout,
+        read_timeout=settings.http_read_timeout,
+        transport=transport,
+    )
+
+
 def _uis(settings: Settings, transport: Transport) -> CallbackClient:
     from dialer.providers.uis import build_uis_client
 
@@ -79,6 +93,18 @@ CALLBACK_PROVIDERS: dict[str, CallbackProvider] = {
         build=_mtt,
         reads_results=True,
         check=_mtt_check,
+    ),
+    "mtt_business": CallbackProvider(
+        name="mtt_business",
+        missing=lambda s: s.unset(
+            "mtt_business_api_url",
+            "mtt_business_client_id",
+            "mtt_business_client_secret",
+            "secret_key",
+        ),
+        account=lambda settings: f"mtt-business:{settings.mtt_business_client_id}",
+        build=_mtt_business,
+        hooks=(Hook("mttbiz", "mtt-business", frozenset({"POST"}), parse_mtt_business_events),),
     ),
     "uis": CallbackProvider(
         name="uis",

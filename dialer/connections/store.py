@@ -43,7 +43,8 @@ class TokenPair:
     access_token: str
     refresh_token: str
     access_expires_at: datetime
-    refresh_expires_at: datetime
+    refresh_expires_at: datetime | None
+    """``None``: the provider kept the refresh token sent; its stored expiry stands."""
 
 
 class Grants(Protocol):
@@ -216,7 +217,7 @@ def _store(row: OAuthConnection, pair: TokenPair, sealer: Sealer, now: datetime)
     row.access_token = sealer.seal(pair.access_token)
     row.refresh_token = sealer.seal(pair.refresh_token)
     row.access_expires_at = pair.access_expires_at
-    row.refresh_expires_at = pair.refresh_expires_at
+    row.refresh_expires_at = pair.refresh_expires_at or row.refresh_expires_at
     row.status, row.reason = "connected", None
     row.updated_at = now
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from dialer.campaign.config import CampaignConfig
@@ -24,17 +24,21 @@ from dialer.channels import channel_for, owner_of
 from dialer.channels.base import Effect, OptOut, RequestCallback
 from dialer.db.engine import session_scope
 from dialer.db.models import Attempt, Campaign, Contact, ProviderEvent
+from dialer.db.types import utcnow
 from dialer.dnc import add_to_dnc
 from dialer.outcomes.callbacks import request_callback
 from dialer.outcomes.finish import finish_attempt
 from dialer.outcomes.inbox import event_from_json, lock_pending_payloads, mark_applied
-from dialer.providers.base import NormalizedEvent
+from dialer.providers.base import EventKind, NormalizedEvent
+from dialer.providers.mtt_business_events import MATCH_WINDOW, PlacedCallback, match_notification
 from dialer.states import LIVE_ATTEMPT_STATUSES, AttemptStatus
 
 log = logging.getLogger(__name__)
 
 
-def find_attempt(session: Session, event: NormalizedEvent) -> Attempt | None:
+def find_attempt(
+    session: Session, event: NormalizedEvent, now: datetime | None = None
+) -> Attempt | None:
     """By our attempt id when the event's channel carries it (sb-api ``messId``, the
     CallBack URL's path), then by the provider's id (CallID, ``message_sid``,
     ``callBackCall_id``). The attempt row is locked (``FOR UPDATE``) until the transaction
@@ -44,10 +48,34 @@ def find_attempt(session: Session, event: NormalizedEvent) -> Attempt | None:
         if attempt is not None:
             return attempt
     if event.provider_id:
-        return session.exec(
+        attempt = session.exec(
             _attempt_by_provider_id(), params={"provider_id": event.provider_id}
         ).first()
+        if attempt is not None:
+            return attempt
+    if event.kind == EventKind.CALLBACK and event.extra.get("contact"):
+        return _callback_by_contact(session, event, now or utcnow())
     return None
+
+
+def _callback_by_contact(session: Session, event: NormalizedEvent, now: datetime) -> Attempt | None:
+    """A callback whose events do not name it (MTT Business: ``makeCall``'s id never comes
+    back): the live callback to the event's contact placed shortly before the event, the
+    last such (``match_notification``)."""
+    contact = event.extra["contact"]
+    rows = session.exec(
+        select(Attempt)
+        .where(
+            Attempt.channel == "callback",
+            Attempt.number == contact,
+            col(Attempt.status).in_(LIVE_ATTEMPT_STATUSES),
+            col(Attempt.dialing_at) >= now - MATCH_WINDOW,
+        )
+        .with_for_update()
+    ).all()
+    placed = [PlacedCallback(a.id or 0, a.number, a.agent or "", a.dialing_at or now) for a in rows]
+    chosen = match_notification(event, placed, received_at=now)
+    return next((a for a in rows if a.id == chosen), None)
 
 
 # Built once: constructing a statement per event cost about as much as running it.
@@ -73,7 +101,7 @@ def apply_event(session: Session, event: NormalizedEvent, now: datetime) -> str:
             return "ignored"
         _run_actions(session, None, loose, now)
         return "applied"
-    attempt = find_attempt(session, event)
+    attempt = find_attempt(session, event, now)
     if attempt is None:
         return "orphan"
     if event.provider_id and attempt.provider_id is None:

@@ -42,6 +42,18 @@ class CallbackRequest:
     description: str | None = None
 
 
+def agent_in_turn(request: CallbackRequest) -> str:
+    """The one agent to ring, for a provider whose call takes a single agent (UIS's
+    ``operator``, MTT Business's ``callerId``): the agents take turns by attempt id
+    (``description``), so a campaign's live callbacks spread over its agents in every worker
+    without shared state, and a contact tried again is likely offered to another agent."""
+    if not request.agents:
+        raise ValueError("a callback needs at least one agent")
+    reference = (request.description or "").strip()
+    index = int(reference) % len(request.agents) if reference.isdigit() else 0
+    return request.agents[index]
+
+
 class CallbackClient(abc.ABC):
     """One provider's agent-callback API over a pooled connection."""
 

@@ -25,7 +25,7 @@ import httpx
 
 from dialer.errors import InvalidNumberError, ProviderAuthError, ProviderRefusedError
 from dialer.providers.base import Submitted
-from dialer.providers.callback_base import CallbackClient, CallbackRequest
+from dialer.providers.callback_base import CallbackClient, CallbackRequest, agent_in_turn
 from dialer.providers.http import (
     build_client,
     mask_number,
@@ -80,12 +80,11 @@ def build_make_call_params(request: CallbackRequest) -> dict[str, object]:
     """The body of ``makeCall``: ``{"params": {"calleid": contact, "callerId": workplace}}``
     (doc 10.3.1: ``calleid`` spelled so, the workplace's SIP ID as ``callerId``).
 
-    The workplace is the request's first agent. ``ProviderRefusedError(campaign_level=True)``
+    The workplace is the agent whose turn it is (``agent_in_turn``): ``makeCall`` rings one.
+    ``ProviderRefusedError(campaign_level=True)``
     when it is not a SIP ID (digits); ``InvalidNumberError`` for a contact that is not a
     number; ``ValueError`` for a request no campaign should produce (no agents)."""
-    if not request.agents:
-        raise ValueError("a callback needs at least one agent")
-    workplace = request.agents[0].strip()
+    workplace = agent_in_turn(request).strip()
     if not _SIP_ID.fullmatch(workplace):
         raise ProviderRefusedError(
             f"{MAKE_CALL_METHOD}: agent {workplace[:20]!r} is not a workplace SIP ID",

@@ -25,7 +25,7 @@ from pydantic import SecretStr
 
 from dialer.errors import InvalidNumberError, ProviderAuthError, ProviderRefusedError
 from dialer.providers.base import Submitted
-from dialer.providers.callback_base import CallbackClient, CallbackRequest
+from dialer.providers.callback_base import CallbackClient, CallbackRequest, agent_in_turn
 from dialer.providers.http import USER_AGENT, mask_number, raise_for_transport_status, send
 from dialer.providers.uis_answers import (
     LOGIN_METHOD,
@@ -59,17 +59,8 @@ def e164_digits(number: str) -> str | None:
     return digits if _E164.fullmatch(digits) else None
 
 
-def choose_operator(request: CallbackRequest) -> str:
-    """The one agent this call rings: ``start.simple_call`` takes a single ``operator``.
-
-    The agents take turns by attempt id (``description``), so the live callbacks of a
-    campaign spread over its agents in every worker without shared state, and a contact tried
-    again is likely offered to another agent. ``ring`` has nothing to choose between."""
-    if not request.agents:
-        raise ValueError("a callback needs at least one agent")
-    reference = (request.description or "").strip()
-    index = int(reference) % len(request.agents) if reference.isdigit() else 0
-    return request.agents[index]
+choose_operator = agent_in_turn
+"""``start.simple_call`` takes a single ``operator``: the agents take turns."""
 
 
 def build_simple_call_params(

@@ -168,6 +168,9 @@ def test_a_final_event_that_says_how_the_call_ended_finishes_it(
     effect = CHANNEL.reduce(attempt(), ended, NOW, lambda: parse_config(callback_toml()))
     assert (effect.outcome, effect.release_slot, effect.settle) == (outcome, True, False)
     assert effect.attempt.get("talk_seconds") == talk
+    # the contact answered ``talk`` seconds before the end (the report's funnel needs it)
+    expected = NOW - timedelta(seconds=talk) if talk is not None else None
+    assert effect.attempt.get("answered_at") == expected
 
 
 def test_a_provider_that_cannot_read_results_is_settled_by_its_events(
