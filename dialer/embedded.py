@@ -65,7 +65,7 @@ def embedded_stack(
     from dialer.dispatch.runtime import set_runtime
     from dialer.dispatch.worker import SHUTDOWN_GRACE_MS, start_worker
     from dialer.outcomes.reconcile import build_reconciler
-    from dialer.sandbox import hook_url, start_sandbox
+    from dialer.sandbox import connect_sandbox_mtt_business, hook_url, start_sandbox
     from dialer.scheduler.loop import run_scheduler
     from dialer.scheduler.tick import tick_options
 
@@ -88,10 +88,13 @@ def embedded_stack(
                     or hook_url(collector_url, token, "sms"),
                     "uis_webhook_url": simulator.uis_webhook_url
                     or f"{collector_url}/hooks/{token}/uis",
+                    "mtt_business_webhook_url": simulator.mtt_business_webhook_url
+                    or f"{collector_url}/hooks/{token}/mtt-business",
                 }
             )
             settings, server = start_sandbox(settings, simulator)
             stack.callback(server.stop)
+            connect_sandbox_mtt_business(settings, engine, collector_url)
         if settings.public_url is None or simulator is not None:
             settings = settings.model_copy(update={"public_url": collector_url})
         broker = build_broker(settings)

@@ -10,10 +10,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from pydantic import SecretStr, ValidationError
+from sqlalchemy.engine import Engine
 
 from dialer.campaign.config import CampaignConfig, describe_validation_error
 from dialer.campaign.values import WEEKDAYS, Window
-from dialer.errors import ConfigError
+from dialer.errors import ConfigError, UserError
 from dialer.settings import Settings
 from dialer.simulator.callback import CALLBACK_CUSTOMER_NAME
 from dialer.simulator.config import AccountNumber, SimulatorConfig
@@ -99,7 +100,9 @@ def simulator_config(
         ) from None
 
 
-def sandbox_simulator_config(speed: float, *, sender: str | None = None) -> SimulatorConfig:
+def sandbox_simulator_config(
+    speed: float, *, sender: str | None = None, agents: tuple[str, ...] = ()
+) -> SimulatorConfig:
     """The simulator for ``dialer run --sandbox``: events in every documented shape,
     plain-http notify URLs allowed, ``speed`` times faster. The webhook URLs are filled in
     by ``embedded_stack`` once the collector is listening."""
@@ -112,9 +115,54 @@ def sandbox_simulator_config(speed: float, *, sender: str | None = None) -> Simu
     )
     if sender is not None and sender not in {n.number for n in config.numbers}:
         config.numbers.append(AccountNumber(number=sender, direction="OUT"))
+    for agent in agents:  # a workplace of the simulated MTT Business account
+        if agent.isdigit() and len(agent) != 11:
+            config.mtt_business.workplaces.setdefault(agent, f"Агент {agent[-4:]}")
     if sender is not None and sender not in config.uis_virtual_numbers:
         config.uis_virtual_numbers.append(sender)  # UIS calls from the account's numbers
     return config
+
+
+SANDBOX_SECRET_KEY = "sandbox-secret-key-not-secret-0123456789"
+"""Seals the sandbox's (simulated) OAuth tokens when DIALER_SECRET_KEY is unset."""
+
+
+def connect_sandbox_mtt_business(settings: Settings, engine: Engine, collector_url: str) -> None:
+    """Connect the simulated MTT Business account as a person would: authorise at the
+    simulator's ``/oauth/authorize`` and exchange the code it sends back (taken from its
+    redirect, which is not followed: the collector serves the real redirect)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    import httpx
+
+    from dialer.connections import store
+    from dialer.connections.mtt_business import PROVIDER, grants
+    from dialer.connections.sealing import Sealer
+    from dialer.db.types import utcnow
+    from dialer.providers.mtt_business_oauth import authorize_url
+
+    redirect = f"{collector_url}/hooks/{settings.webhook_token.get_secret_value()}/mtt-business"
+    state = store.begin(engine, PROVIDER, utcnow())
+    link = authorize_url(
+        settings.mtt_business_oauth_url, settings.mtt_business_client_id, redirect, state
+    )
+    answer = httpx.get(link, follow_redirects=False, timeout=10)
+    back = parse_qs(urlsplit(answer.headers.get("location", "")).query)
+    code = back.get("code", [""])[0]
+    if not code:
+        raise UserError(
+            f"sandbox: the simulator did not authorise MTT Business ({answer.status_code})"
+        )
+    settings = settings.model_copy(update={"mtt_business_redirect_uri": redirect})
+    store.complete(
+        engine,
+        PROVIDER,
+        code,
+        lambda: grants(settings),
+        Sealer(settings.secret_key),
+        utcnow(),
+        state=back.get("state", [""])[0],
+    )
 
 
 def start_sandbox(settings: Settings, config: SimulatorConfig) -> tuple[Settings, SimulatorServer]:
@@ -134,6 +182,15 @@ def start_sandbox(settings: Settings, config: SimulatorConfig) -> tuple[Settings
             "mtt_customer_name": config.customer_name,
             "mtt_callback_customer_name": CALLBACK_CUSTOMER_NAME,
             **uis_settings_for(base, config),
+            "mtt_business_oauth_url": f"{base}/mtt-business",
+            "mtt_business_api_url": f"{base}/mtt-business/api",
+            "mtt_business_client_id": config.mtt_business.client_id,
+            "mtt_business_client_secret": SecretStr(
+                config.mtt_business.client_secret.get_secret_value()
+            ),
+            "secret_key": settings.secret_key
+            if settings.secret_key.get_secret_value()
+            else SecretStr(SANDBOX_SECRET_KEY),
             "msapi_account_sid": config.account_sid,
             "msapi_token": SecretStr(config.token.get_secret_value()),
             "sandbox": True,

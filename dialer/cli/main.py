@@ -7,6 +7,7 @@ import click
 from dialer import __version__
 from dialer.cli.app import App, DialerGroup
 from dialer.cli.campaign import campaign
+from dialer.cli.connect import connect
 from dialer.cli.data import export, load, status
 from dialer.cli.db import db
 from dialer.cli.dnc import dnc
@@ -19,7 +20,7 @@ from dialer.logs import install_fallback_logging
 @click.version_option(__version__, prog_name="dialer")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
-    """dialer: outbound TTS, IVR and SMS notification campaigns on MTT.
+    """dialer: outbound TTS, IVR, SMS and agent-callback campaigns on MTT.
 
     \b
     Typical flow:
@@ -47,6 +48,7 @@ for command in (
     export,
     report,
     dnc,
+    connect,
     scheduler,
     worker,
     collector,

@@ -22,6 +22,7 @@ from starlette.routing import Route
 from dialer.channels import hooks
 from dialer.collector.applier import Applier
 from dialer.collector.body import BodyReadSlots
+from dialer.collector.connect import mtt_business_redirect
 from dialer.collector.health import health_endpoint
 from dialer.collector.hooks import WebhookReceiver
 from dialer.collector.metrics import CollectorMetrics, build_metrics, render_metrics
@@ -88,12 +89,20 @@ def create_apps(
         applier=applier,
     )
     routes = [
+        # Before the webhook route of the same path: a GET there is the OAuth redirect.
         Route(
-            f"/hooks/{{token}}/{hook.path}",
-            receiver.endpoint(hook.route, hook.methods),
-            methods=_ANY_METHOD,
-        )
-        for hook in hooks()
+            "/hooks/{token}/mtt-business",
+            mtt_business_redirect(settings, engine),
+            methods=["GET"],
+        ),
+        *(
+            Route(
+                f"/hooks/{{token}}/{hook.path}",
+                receiver.endpoint(hook.route, hook.methods),
+                methods=_ANY_METHOD,
+            )
+            for hook in hooks()
+        ),
     ]
     internal = [
         Route("/healthz", health_endpoint(engine, broker_ping), methods=["GET"]),

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy.engine import Engine
+
 from dialer.errors import ProviderError
 from dialer.providers.msapi import PAGE_LIMIT, MsapiClient
 from dialer.providers.msapi_models import MsapiMessage
@@ -66,6 +68,37 @@ class Reconciler:
         self.has_calls = bool(settings.mtt_login and settings.mtt_sip_id)
         self.has_sms = bool(settings.msapi_account_sid and settings.msapi_token.get_secret_value())
         self.has_callbacks = bool(settings.mtt_login and settings.mtt_callback_customer_name)
+        self.has_connections = bool(
+            settings.mtt_business_client_id and settings.secret_key.get_secret_value()
+        )
+
+    def refresh_connections(self, engine: Engine, now: datetime) -> int:
+        """Refresh the OAuth access tokens about to expire (MTT Business), under the
+        connection's lock; a lapsed one pauses its campaigns (logged). Returns how many were
+        refreshed."""
+        if not self.has_connections:
+            return 0
+        from dialer.connections import store
+        from dialer.connections.mtt_business import PROVIDER, grants, uses_mtt_business
+        from dialer.connections.sealing import Sealer
+
+        refreshed = 0
+        for provider in store.due_for_refresh(engine, now):
+            if provider != PROVIDER:
+                continue
+            try:
+                store.refresh_locked(
+                    engine,
+                    provider,
+                    lambda: grants(self._settings),
+                    Sealer(self._settings.secret_key),
+                    now,
+                    uses=uses_mtt_business,
+                )
+                refreshed += 1
+            except ProviderError as exc:
+                log.warning("%s token not refreshed: %s", provider, exc)
+        return refreshed
 
     def callback_infos(self, lookups: Sequence[CallbackLookup]) -> dict[int, CallbackCallInfo]:
         """``getCallBackFollowmeCallInfo`` of each callback, by attempt id; a callback whose
@@ -156,7 +189,12 @@ def match_history(
 def build_reconciler(settings: Settings) -> Reconciler | None:
     """A reconciler for the configured providers, or ``None`` when none has credentials."""
     reconciler = Reconciler(settings)
-    configured = reconciler.has_calls or reconciler.has_sms or reconciler.has_callbacks
+    configured = (
+        reconciler.has_calls
+        or reconciler.has_sms
+        or reconciler.has_callbacks
+        or reconciler.has_connections
+    )
     return reconciler if configured else None
 
 

@@ -75,7 +75,11 @@ def run_embedded(
         _resend_after_restart(engine)
         simulator = None
         if sandbox:
-            simulator = sandbox_simulator_config(speed, sender=config.message.caller_id)
+            simulator = sandbox_simulator_config(
+                speed,
+                sender=config.message.caller_id,
+                agents=config.callback.agents if config.callback else (),
+            )
         with embedded_stack(settings, engine, simulator=simulator, host=host, port=port) as stack:
             final_state = _run_to_end(stack, name, speed, host, lease.lost)
         if final_state is None:  # Ctrl-C: paused; nothing exported

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 0.5
 """How often the scheduler runs: pause and cancel act within about a second."""
 ORPHAN_SWEEP_TICKS = 20
+CONNECTION_TICKS = 60
+"""How often (in ticks: about 30 s) OAuth tokens about to expire are refreshed."""
 HEARTBEAT_EVERY = timedelta(seconds=heartbeat.HEARTBEAT_SECONDS)
 
 
@@ -99,6 +101,8 @@ def run_scheduler(
         ticks += 1
         if ticks % ORPHAN_SWEEP_TICKS == 0:
             match_orphans(engine, now=now)
+        if reconcile is not None and ticks % CONNECTION_TICKS == 1:
+            reconcile.refresh_connections(engine, now)
         if reconcile is not None and inbound.due(now):
             scan_inbound_sms(engine, reconcile, inbound, now)
 
