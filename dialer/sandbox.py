@@ -170,13 +170,19 @@ def start_sandbox(settings: Settings, config: SimulatorConfig) -> tuple[Settings
     and the running server."""
     server = SimulatorServer(config)
     base = server.start()
-    wired = settings.model_copy(
+    return pointed_at_simulator(settings, base, config), server
+
+
+def pointed_at_simulator(settings: Settings, base: str, config: SimulatorConfig) -> Settings:
+    """``settings`` with every provider's URL and credentials those of the simulator at
+    ``base`` (its MTT, msapi, CallBack, UIS and MTT Business accounts), in sandbox mode."""
+    return settings.model_copy(
         update={
             "mtt_sb_url": f"{base}/v1/sb",
             "mtt_api_url": f"{base}/index.php",
             "msapi_url": base,
             "mtt_login": config.login,
-            "mtt_password": config.password,
+            "mtt_password": SecretStr(config.password.get_secret_value()),
             "mtt_sip_id": config.sip_id,
             "mtt_informer_method": config.informer_method,
             "mtt_customer_name": config.customer_name,
@@ -196,7 +202,6 @@ def start_sandbox(settings: Settings, config: SimulatorConfig) -> tuple[Settings
             "sandbox": True,
         }
     )
-    return wired, server
 
 
 def serve_simulator(config: SimulatorConfig, host: str, port: int) -> None:

@@ -53,22 +53,43 @@ def find_attempt(
         ).first()
         if attempt is not None:
             return attempt
+    if event.kind == EventKind.CALLBACK and event.provider_id:
+        earlier = _attempt_of_earlier_events(session, event.provider_id)
+        if earlier is not None:
+            return earlier
     if event.kind == EventKind.CALLBACK and event.extra.get("contact"):
         return _callback_by_contact(session, event, now or utcnow())
     return None
 
 
+def _attempt_of_earlier_events(session: Session, provider_id: str) -> Attempt | None:
+    """The attempt earlier events with this provider id were matched to (MTT Business's
+    ``recorded`` names only the call, which its first events tied to our callback)."""
+    attempt_id = session.exec(
+        select(ProviderEvent.attempt_id)
+        .where(
+            ProviderEvent.provider_id == provider_id,
+            col(ProviderEvent.attempt_id).is_not(None),
+            ProviderEvent.status == "applied",
+        )
+        .limit(1)
+    ).first()
+    if attempt_id is None:
+        return None
+    return session.exec(_attempt_by_id(), params={"attempt_id": attempt_id}).first()
+
+
 def _callback_by_contact(session: Session, event: NormalizedEvent, now: datetime) -> Attempt | None:
     """A callback whose events do not name it (MTT Business: ``makeCall``'s id never comes
-    back): the live callback to the event's contact placed shortly before the event, the
-    last such (``match_notification``)."""
+    back): the callback to the event's contact placed shortly before the event, the last
+    such (``match_notification``); a finished one absorbs its late events."""
     contact = event.extra["contact"]
     rows = session.exec(
         select(Attempt)
         .where(
             Attempt.channel == "callback",
             Attempt.number == contact,
-            col(Attempt.status).in_(LIVE_ATTEMPT_STATUSES),
+            col(Attempt.status) != AttemptStatus.CANCELLED,
             col(Attempt.dialing_at) >= now - MATCH_WINDOW,
         )
         .with_for_update()
@@ -90,7 +111,15 @@ def _attempt_by_provider_id() -> SelectOfScalar[Attempt]:
 
 
 def apply_event(session: Session, event: NormalizedEvent, now: datetime) -> str:
-    """Apply one event. Returns the inbox status: ``applied``, ``orphan`` or ``ignored``.
+    """Apply one event. Returns the inbox status: ``applied``, ``orphan`` or ``ignored``."""
+    return apply_and_match(session, event, now)[0]
+
+
+def apply_and_match(
+    session: Session, event: NormalizedEvent, now: datetime
+) -> tuple[str, int | None]:
+    """Apply one event. Returns the inbox status (``applied``, ``orphan`` or ``ignored``)
+    and the attempt it was matched to.
 
     The attempt's channel says what the event does (``Channel.reduce``); this writes it:
     fields, the contact's mirror of its current attempt, a final outcome, and actions."""
@@ -98,12 +127,12 @@ def apply_event(session: Session, event: NormalizedEvent, now: datetime) -> str:
     loose = owner.unattached(event)
     if loose is not None:
         if not loose.actions:
-            return "ignored"
+            return "ignored", None
         _run_actions(session, None, loose, now)
-        return "applied"
+        return "applied", None
     attempt = find_attempt(session, event, now)
     if attempt is None:
-        return "orphan"
+        return "orphan", None
     if event.provider_id and attempt.provider_id is None:
         attempt.provider_id = event.provider_id
     contact = session.get(Contact, attempt.contact_id, with_for_update=True)
@@ -135,7 +164,7 @@ def apply_event(session: Session, event: NormalizedEvent, now: datetime) -> str:
     session.add(attempt)
     if contact is not None:
         session.add(contact)
-    return "applied"
+    return "applied", attempt.id
 
 
 def _run_actions(
@@ -169,14 +198,15 @@ def _apply_batch(session: Session, event_ids: list[int], now: datetime) -> dict[
     """
     connection = session.connection()
     payloads = dict(lock_pending_payloads(connection, event_ids))
-    results: list[tuple[int, str]] = []
+    results: list[tuple[int, str, int | None]] = []
     for event_id in event_ids:
         payload = payloads.pop(event_id, None)
         if payload is not None:
-            results.append((event_id, apply_event(session, event_from_json(payload), now)))
+            status, attempt_id = apply_and_match(session, event_from_json(payload), now)
+            results.append((event_id, status, attempt_id))
     mark_applied(connection, results, now=now)
     counts: dict[str, int] = {}
-    for _, status in results:
+    for _, status, _ in results:
         counts[status] = counts.get(status, 0) + 1
     return counts
 

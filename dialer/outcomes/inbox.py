@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Insert, Table, Update, bindparam
+from sqlalchemy import Connection, Insert, Table, Update, bindparam, func
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -104,10 +104,13 @@ def lock_pending_payloads(
 
 
 def mark_applied(
-    connection: Connection, results: Sequence[tuple[int, str]], *, now: datetime
+    connection: Connection,
+    results: Sequence[tuple[int, str, int | None]],
+    *,
+    now: datetime,
 ) -> None:
-    """Record each event's apply status (``applied`` also stamps ``applied_at``) in one
-    executemany."""
+    """Record each event's apply status (``applied`` also stamps ``applied_at``) and the
+    attempt it was matched to, in one executemany."""
     if results:
         connection.execute(
             _status_statement(),
@@ -116,8 +119,9 @@ def mark_applied(
                     "event_id": event_id,
                     "new_status": status,
                     "new_applied_at": now if status == "applied" else None,
+                    "matched_attempt": attempt_id,
                 }
-                for event_id, status in results
+                for event_id, status, attempt_id in results
             ],
         )
 
@@ -128,7 +132,11 @@ def _status_statement() -> Update:
     return (
         table.update()
         .where(table.c.id == bindparam("event_id"))
-        .values(status=bindparam("new_status"), applied_at=bindparam("new_applied_at"))
+        .values(
+            status=bindparam("new_status"),
+            applied_at=bindparam("new_applied_at"),
+            attempt_id=func.coalesce(table.c.attempt_id, bindparam("matched_attempt")),
+        )
     )
 
 

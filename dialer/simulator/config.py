@@ -245,9 +245,11 @@ class SimulatorConfig(_Model):
     @field_validator("overrides")
     @classmethod
     def _override_keys(cls, value: dict[str, Override]) -> dict[str, Override]:
-        bad = [number for number in value if not re.fullmatch(ELEVEN_DIGITS, number)]
+        bad = [number for number in value if not re.fullmatch(r"[0-9]{5,20}", number)]
         if bad:
-            raise ValueError(f"override keys must be 11-digit numbers, got {bad}")
+            raise ValueError(
+                f"override keys must be numbers (11 digits) or workplace SIP IDs, got {bad}"
+            )
         return value
 
     def out_numbers(self) -> set[str]:

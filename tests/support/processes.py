@@ -20,10 +20,9 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
+from dialer.sandbox import pointed_at_simulator
 from dialer.settings import Settings
-from dialer.simulator.callback import CALLBACK_CUSTOMER_NAME
 from dialer.simulator.config import OutcomeWeights, SimulatorConfig
-from dialer.simulator.uis import uis_settings_for
 
 STOP_GRACE_SECONDS = 15.0
 START_TIMEOUT_SECONDS = 60.0
@@ -135,33 +134,26 @@ def simulator_process(base: Settings, sim: SimulatorConfig, directory: Path) -> 
     """Write ``sim`` (with its credentials) to ``directory``, pick a free port, and point a
     copy of ``base`` at that simulator (sandbox mode: plain-http notify URLs)."""
     config = directory / "simulator.json"
-    secrets = {
-        name: getattr(sim, name).get_secret_value()
-        for name, info in SimulatorConfig.model_fields.items()
-        if info.annotation is SecretStr
-    } | {"password": SIM_PASSWORD, "token": "sim-token"}
-    config.write_text(json.dumps(sim.model_dump(mode="json") | secrets), encoding="utf-8")
+    config.write_text(json.dumps(_revealed(sim.model_dump())), encoding="utf-8")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    settings = base.model_copy(
-        update={
-            "mtt_sb_url": f"{url}/v1/sb",
-            "mtt_api_url": f"{url}/index.php",
-            "mtt_login": sim.login,
-            "mtt_password": SecretStr(SIM_PASSWORD),
-            "mtt_sip_id": sim.sip_id,
-            "mtt_informer_method": sim.informer_method,
-            "mtt_callback_customer_name": CALLBACK_CUSTOMER_NAME,
-            **uis_settings_for(url, sim),
-            "sandbox": True,
-        }
-    )
+    settings = pointed_at_simulator(base, url, sim)
     return SimulatorProcess(
         settings, url, ("simulator", "--port", str(port), "--config", str(config))
     )
 
 
-SIM_PASSWORD = "sim-password"
+def _revealed(value: object) -> object:
+    """A model dump as JSON can hold it, secrets in the clear (for the simulator process)."""
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {key: _revealed(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_revealed(item) for item in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
 
 
 def free_port() -> int:
@@ -217,6 +209,7 @@ def simulated_mtt(
         update={
             "call_webhook_url": hook_url(collector_url, token, "call"),
             "uis_webhook_url": f"{collector_url}/hooks/{token}/uis",
+            "mtt_business_webhook_url": f"{collector_url}/hooks/{token}/mtt-business",
         }
     )
     simulator = simulator_process(
