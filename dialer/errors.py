@@ -92,3 +92,10 @@ class ProviderAuthError(ProviderError):
 
 class EventParseError(DialerError):
     """A webhook body is in no shape any provider documents; the collector answers 400."""
+
+
+class EventRejectedError(EventParseError):
+    """A webhook request that does not prove it comes from the provider (Bitrix24's
+    ``auth[application_token]`` missing or wrong). A subclass of ``EventParseError`` so a
+    parser still raises nothing else; the collector should answer it 404 and store nothing
+    (the body may be forged, or carry the provider's tokens)."""
