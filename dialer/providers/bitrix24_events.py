@@ -112,12 +112,17 @@ def read_bitrix24_event(
 ) -> NormalizedEvent:
     """The event in one request.
 
-    Raises ``EventRejectedError`` when ``auth[application_token]`` is missing or differs
-    from ``expected_token`` (an empty expected token rejects everything), checked before
-    anything else is read; ``EventParseError`` when the body is not a form or JSON object,
-    or has no event name or no usable ``data[CALL_ID]``.
+    Raises ``EventRejectedError`` when ``auth[application_token]`` is missing, unreadable
+    (the body is no form or JSON object) or differs from ``expected_token`` (an empty
+    expected token rejects everything), checked before any other field is read; then
+    ``EventParseError`` when an authenticated event has no event name or no usable
+    ``data[CALL_ID]``.
     """
-    fields = _fields(body, content_type)
+    try:
+        fields = _fields(body, content_type)
+    except EventParseError as exc:
+        # What cannot be read cannot prove where it comes from: never kept either.
+        raise EventRejectedError(f"{exc}; no readable auth[application_token]") from exc
     if not token_matches(fields.get(_TOKEN_KEY, ""), expected_token):
         raise EventRejectedError("bitrix24 event: auth[application_token] missing or wrong")
     name = fields.get("event", "").strip()
