@@ -31,7 +31,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import parse_qsl
 
 from pydantic import SecretStr
@@ -105,6 +105,20 @@ def parse_bitrix24_events(
 
     token = get_settings().bitrix24_application_token
     return [read_bitrix24_event(body, content_type, expected_token=token)]
+
+
+def bitrix24_parser(
+    expected_token: SecretStr,
+) -> Callable[[bytes, str | None, Mapping[str, str]], list[NormalizedEvent]]:
+    """A ``Hook.parse`` bound to ``expected_token``: for a collector that builds its routes
+    from the ``Settings`` it was given rather than the process-wide ones."""
+
+    def parse(
+        body: bytes, content_type: str | None, query: Mapping[str, str]
+    ) -> list[NormalizedEvent]:
+        return [read_bitrix24_event(body, content_type, expected_token=expected_token)]
+
+    return parse
 
 
 def read_bitrix24_event(

@@ -73,6 +73,16 @@ def webhook_code(url: str) -> str:
         return ""
 
 
+def portal_host(url: str) -> str:
+    """The portal's host (``portal.bitrix24.ru``), lower-cased: the rate-limit account, as
+    Bitrix24 counts requests per portal. ``"unconfigured"`` when ``url`` is no webhook."""
+    try:
+        webhook = parse_rest_webhook(url)
+    except ValueError:
+        return "unconfigured"
+    return urlsplit(webhook.base).netloc.lower()
+
+
 def mask_webhook_url(url: str) -> str:
     """``url`` as a message may show it: the code replaced, or nothing of it when it cannot
     be parsed."""

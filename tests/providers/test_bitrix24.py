@@ -39,6 +39,7 @@ from dialer.providers.bitrix24_answers import (
 from dialer.providers.bitrix24_webhook import (
     mask_webhook_url,
     parse_rest_webhook,
+    portal_host,
     webhook_code,
 )
 from dialer.providers.callback_base import CallbackRequest
@@ -226,6 +227,7 @@ def test_webhook_urls(url: str) -> None:
     assert webhook.code == CODE
     assert webhook.masked == "https://portal.bitrix24.ru/rest/1/***/"
     assert webhook.method_url("voximplant.line.get") == f"{WEBHOOK}voximplant.line.get"
+    assert portal_host(url) == "portal.bitrix24.ru"  # the rate account: never the code
 
 
 @pytest.mark.parametrize(
@@ -243,6 +245,7 @@ def test_urls_that_are_no_webhook(url: str) -> None:
         parse_rest_webhook(url)
     assert CODE not in str(caught.value)
     assert webhook_code(url) == ""
+    assert portal_host(url) == "unconfigured"
     assert CODE not in mask_webhook_url(url)
 
 

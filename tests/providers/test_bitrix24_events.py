@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from dialer.errors import EventParseError, EventRejectedError
 from dialer.providers.base import EventKind
 from dialer.providers.bitrix24_events import (
+    bitrix24_parser,
     call_end_outcome,
     is_callback_event,
     parse_bitrix24_events,
@@ -322,6 +323,14 @@ def test_the_collector_parser_reads_the_configured_token(monkeypatch: pytest.Mon
             parse_bitrix24_events(form(START), FORM, {})
     finally:
         get_settings.cache_clear()
+
+
+def test_a_parser_bound_to_a_token() -> None:
+    parse = bitrix24_parser(SecretStr(TOKEN))
+    (event,) = parse(form(END), FORM, {"token": "ignored"})
+    assert event.status == "end_side_A"
+    with pytest.raises(EventRejectedError):
+        bitrix24_parser(SecretStr("other"))(form(END), FORM, {})
 
 
 def test_raw_requests_lose_every_auth_value() -> None:
