@@ -100,6 +100,8 @@ class EventParseError(DialerError):
     """A webhook body is in no shape any provider documents; the collector answers 400."""
 
 
-class ForbiddenEventError(EventParseError):
-    """A webhook whose body fails the provider's own authentication (Bitrix24's
-    ``auth[application_token]``): nothing is stored, the collector answers 403."""
+class EventRejectedError(EventParseError):
+    """A webhook request that does not prove it comes from the provider (Bitrix24's
+    ``auth[application_token]`` missing or wrong). A subclass of ``EventParseError`` so a
+    parser still raises nothing else; the collector answers it 404 and stores nothing
+    (the body may be forged, or carry the provider's tokens)."""

@@ -86,6 +86,16 @@ class Settings(BaseSettings):
     """The integration's Redirect URI, where MTT also posts notifications; unset means
     ``DIALER_PUBLIC_URL/hooks/<webhook token>/mtt-business``."""
 
+    bitrix24_webhook_url: SecretStr = SecretStr("")
+    """Bitrix24 inbound REST webhook, ``https://<portal>/rest/<user id>/<code>/``: the code
+    in it is a secret (it calls the portal's REST API as that user), so the whole URL is."""
+    bitrix24_application_token: SecretStr = SecretStr("")
+    """The token Bitrix24 shows for the outbound webhook that sends us the
+    ``OnVoximplantCall*`` events; every event's ``auth[application_token]`` must equal it."""
+    bitrix24_voice: str = ""
+    """``VOICE`` of ``voximplant.callback.start`` (e.g. ``ruinternalfemale``); empty: the
+    portal's default voice for its language."""
+
     msapi_url: str = "https://msapi.mtt.ru"
     msapi_account_sid: str = ""
     msapi_token: SecretStr = SecretStr("")
@@ -192,6 +202,11 @@ class Settings(BaseSettings):
             url = getattr(self, name)
             if url:
                 values.append(url_password(url))
+        # The whole URL is a secret above; its code alone too, however a log line spells
+        # the rest of the URL (httpx lower-cases the host, adds the method name...).
+        from dialer.providers.bitrix24_webhook import webhook_code
+
+        values.append(webhook_code(self.bitrix24_webhook_url.get_secret_value()))
         return tuple(value for value in values if value)
 
 

@@ -138,8 +138,9 @@ class WebhookReceiver:
 
     def _answer(self, route: HookRoute, intake: Intake, now: datetime) -> Response:
         if intake.forbidden is not None:
+            # Like a wrong path token: nothing stored, nothing said.
             log.warning("%s webhook refused: %s", route, intake.forbidden)
-            return _error(403, "forbidden")
+            return PlainTextResponse("Not Found", status_code=404)
         if intake.invalid is not None:
             self.metrics.invalid.labels(route).inc()
             log.warning("%s webhook unreadable, kept as invalid: %s", route, intake.invalid)

@@ -17,7 +17,7 @@ from dialer.collector.parsing import HookRoute, parse_webhook
 from dialer.collector.raw import clean_text
 from dialer.collector.writes import WriteGate
 from dialer.db.engine import session_scope
-from dialer.errors import EventParseError, ForbiddenEventError
+from dialer.errors import EventParseError, EventRejectedError
 from dialer.outcomes.inbox import store_event
 from dialer.providers.base import NormalizedEvent
 from dialer.providers.events import dedupe_key
@@ -62,7 +62,7 @@ def take_in(
     """
     try:
         events = parse_webhook(route, body, content_type, query)
-    except ForbiddenEventError as exc:
+    except EventRejectedError as exc:
         return Intake(forbidden=str(exc))
     except EventParseError as exc:
         return gate.run(keep_invalid, engine, route=route, raw=raw, reason=str(exc), now=now)

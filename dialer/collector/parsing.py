@@ -35,7 +35,7 @@ def parse_webhook(
         raise EventParseError(f"no parser for route {route!r}")
     try:
         events = parse(body, content_type, query)
-    except EventParseError:  # ForbiddenEventError included
+    except EventParseError:  # EventRejectedError included
         raise
     except Exception as exc:
         log.exception("%s webhook parser failed unexpectedly", route)

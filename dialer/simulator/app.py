@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from dialer.simulator import control
+from dialer.simulator.bitrix24 import REST_PATH, rest_endpoint
 from dialer.simulator.config import SimulatorConfig
 from dialer.simulator.faults import gated
 from dialer.simulator.msapi import message_endpoint, messages_endpoint, numbers_endpoint
@@ -52,6 +53,7 @@ def create_app(
         ),
         Route("/index.php", gated("telecom", telecom_endpoint), methods=["POST"]),
         Route("/uis/v4.0", gated("uis", uis_endpoint), methods=["POST"]),
+        Route(REST_PATH, gated("bitrix24", rest_endpoint), methods=["GET", "POST"]),
         Route("/_sim/stats", control.stats_endpoint, methods=["GET"]),
         Route("/_sim/reset", control.reset_endpoint, methods=["POST"]),
         Route("/_sim/faults", control.faults_endpoint, methods=["GET", "POST"]),

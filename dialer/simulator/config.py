@@ -155,6 +155,26 @@ class Faults(_Model):
     """Per-attempt timeout of a webhook delivery, real seconds."""
 
 
+class Bitrix24Line(_Model):
+    """One telephony line of the simulated Bitrix24 portal (a ``FROM_LINE``): its queue
+    rings the employee ``user_id``. ``agent_answers`` decides whether they pick up a
+    callback: ``None`` draws (15 % miss, like MTT's agents); an employee already on a
+    callback never picks up another."""
+
+    name: str = "Cloud PBX"
+    user_id: int = Field(default=1, ge=1)
+    agent_answers: bool | None = None
+
+
+def _default_bitrix24_lines() -> dict[str, Bitrix24Line]:
+    # The reference's example line and the ids voximplant.line.get's example lists.
+    return {
+        "reg1332": Bitrix24Line(name="Cloud PBX", user_id=1),
+        "reg151083": Bitrix24Line(name="Cloud PBX (9)", user_id=9),
+        "sip7": Bitrix24Line(name="Office PBX 1", user_id=7),
+    }
+
+
 def _default_numbers() -> list[AccountNumber]:
     return [
         AccountNumber(number="79587625012", direction="OUT"),
@@ -205,6 +225,20 @@ class SimulatorConfig(_Model):
     """Longest TTS message the tariff allows, characters."""
     uis_calls_per_minute: int | None = Field(default=None, gt=0)
     """``start.simple_call`` accepted per sliding minute; more get ``limit_exceeded``."""
+
+    bitrix24_webhook_url: str | None = None
+    """Where the portal's outbound webhook POSTs the OnVoximplantCall* events (set in the
+    portal once, not per call)."""
+    bitrix24_user_id: int = Field(default=1, ge=1)
+    bitrix24_webhook_code: SecretStr = SecretStr("sim0bitrix24code")
+    """The inbound webhook: ``/rest/<bitrix24_user_id>/<bitrix24_webhook_code>/<method>``."""
+    bitrix24_application_token: SecretStr = SecretStr("sim-bitrix24-application-token")
+    """Sent as ``auth[application_token]`` with every event."""
+    bitrix24_lines: dict[str, Bitrix24Line] = Field(default_factory=_default_bitrix24_lines)
+    bitrix24_query_limit: tuple[float, int] = (2.0, 50)
+    """The REST leaky bucket: drained by the first number per second, requests past the
+    second answered 503 ``QUERY_LIMIT_EXCEEDED`` (the docs' "Others" plan; Enterprise is
+    ``(5, 250)``)."""
 
     speed: float = Field(default=1.0, gt=0)
     """Time scale: 1.0 is real time, 100 runs simulated durations 100 times faster."""
