@@ -65,12 +65,19 @@ def embedded_stack(
     from dialer.dispatch.runtime import set_runtime
     from dialer.dispatch.worker import SHUTDOWN_GRACE_MS, start_worker
     from dialer.outcomes.reconcile import build_reconciler
-    from dialer.sandbox import connect_sandbox_mtt_business, hook_url, start_sandbox
+    from dialer.sandbox import (
+        connect_sandbox_mtt_business,
+        hook_url,
+        sandbox_secrets,
+        start_sandbox,
+    )
     from dialer.scheduler.loop import run_scheduler
     from dialer.scheduler.tick import tick_options
 
     token = settings.webhook_token.get_secret_value() or secrets.token_urlsafe(18)
     settings = settings.model_copy(update={"redis_url": None, "webhook_token": SecretStr(token)})
+    if simulator is not None:
+        settings = sandbox_secrets(settings, simulator)
     with ExitStack() as stack:
         collector = CollectorServer(settings, engine, host=host, port=port)
         try:
@@ -90,6 +97,8 @@ def embedded_stack(
                     or f"{collector_url}/hooks/{token}/uis",
                     "mtt_business_webhook_url": simulator.mtt_business_webhook_url
                     or f"{collector_url}/hooks/{token}/mtt-business",
+                    "bitrix24_webhook_url": simulator.bitrix24_webhook_url
+                    or f"{collector_url}/hooks/{token}/bitrix24",
                 }
             )
             settings, server = start_sandbox(settings, simulator)

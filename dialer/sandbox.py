@@ -17,7 +17,7 @@ from dialer.campaign.values import WEEKDAYS, Window
 from dialer.errors import ConfigError, UserError
 from dialer.settings import Settings
 from dialer.simulator.callback import CALLBACK_CUSTOMER_NAME
-from dialer.simulator.config import AccountNumber, SimulatorConfig
+from dialer.simulator.config import AccountNumber, Bitrix24Line, SimulatorConfig
 from dialer.simulator.server import SimulatorServer, serve
 from dialer.simulator.uis import uis_settings_for
 
@@ -115,9 +115,11 @@ def sandbox_simulator_config(
     )
     if sender is not None and sender not in {n.number for n in config.numbers}:
         config.numbers.append(AccountNumber(number=sender, direction="OUT"))
-    for agent in agents:  # a workplace of the simulated MTT Business account
+    for agent in agents:  # a workplace of MTT Business, or a Bitrix24 line
         if agent.isdigit() and len(agent) != 11:
             config.mtt_business.workplaces.setdefault(agent, f"Агент {agent[-4:]}")
+        if not agent.isdigit() or len(agent) < 11:
+            config.bitrix24_lines.setdefault(agent, Bitrix24Line(name=f"Линия {agent}"))
     if sender is not None and sender not in config.uis_virtual_numbers:
         config.uis_virtual_numbers.append(sender)  # UIS calls from the account's numbers
     return config
@@ -173,6 +175,22 @@ def start_sandbox(settings: Settings, config: SimulatorConfig) -> tuple[Settings
     return pointed_at_simulator(settings, base, config), server
 
 
+def sandbox_secrets(settings: Settings, config: SimulatorConfig) -> Settings:
+    """The secrets the collector checks or opens, as the simulator has them (a Bitrix24
+    application token; the key sealing OAuth tokens): set before the collector starts,
+    since they do not depend on where the simulator listens."""
+    return settings.model_copy(
+        update={
+            "bitrix24_application_token": SecretStr(
+                config.bitrix24_application_token.get_secret_value()
+            ),
+            "secret_key": settings.secret_key
+            if settings.secret_key.get_secret_value()
+            else SecretStr(SANDBOX_SECRET_KEY),
+        }
+    )
+
+
 def pointed_at_simulator(settings: Settings, base: str, config: SimulatorConfig) -> Settings:
     """``settings`` with every provider's URL and credentials those of the simulator at
     ``base`` (its MTT, msapi, CallBack, UIS and MTT Business accounts), in sandbox mode."""
@@ -197,6 +215,13 @@ def pointed_at_simulator(settings: Settings, base: str, config: SimulatorConfig)
             "secret_key": settings.secret_key
             if settings.secret_key.get_secret_value()
             else SecretStr(SANDBOX_SECRET_KEY),
+            "bitrix24_webhook_url": SecretStr(
+                f"{base}/rest/{config.bitrix24_user_id}/"
+                f"{config.bitrix24_webhook_code.get_secret_value()}/"
+            ),
+            "bitrix24_application_token": SecretStr(
+                config.bitrix24_application_token.get_secret_value()
+            ),
             "msapi_account_sid": config.account_sid,
             "msapi_token": SecretStr(config.token.get_secret_value()),
             "sandbox": True,

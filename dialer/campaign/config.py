@@ -143,14 +143,23 @@ AGENT_FORMATS: dict[str, tuple[str, str]] = {
     "mtt": (r"[0-9]{11}", "exactly 11 digits (E.164 without '+')"),
     "uis": (r"[0-9]{11}", "exactly 11 digits (E.164 without '+')"),
     "mtt_business": (r"[0-9]{5,20}", "a workplace's SIP ID (digits)"),
+    "bitrix24": (r"(?:reg|sip)?[0-9]{1,15}", "a line ID (123, reg123 or sip123)"),
 }
+SINGLE_AGENT_PROVIDERS = frozenset({"mtt_business", "uis", "bitrix24"})
+"""Providers whose call rings one agent: ``ring = "sequence"`` means nothing to them."""
+UNSUPPORTED: dict[str, tuple[str, ...]] = {
+    "bitrix24": ("contact_message", "record"),
+    "mtt_business": ("contact_message", "record"),
+}
+"""What a provider's method cannot do: setting it in the campaign file is an error, not
+silently ignored."""
 """What an ``agents`` entry is for each callback provider: a pattern, and it in words."""
 
 
 class Callback(_Strict):
     """``[callback]``: how an agent callback rings our agents (side A) before the contact."""
 
-    provider: Literal["mtt", "mtt_business", "uis"] = "mtt"
+    provider: Literal["mtt", "mtt_business", "uis", "bitrix24"] = "mtt"
     agents: tuple[str, ...] = Field(min_length=1, max_length=50)
     """The agents (11-digit numbers for MTT and UIS, workplace SIP IDs for MTT Business); also
     the most callbacks live at once."""
@@ -179,6 +188,14 @@ class Callback(_Strict):
         for agent in self.agents:
             if not re.fullmatch(pattern, agent):
                 raise ValueError(f"a {self.provider} agent must be {words}, got {agent!r}")
+        if self.ring == "sequence" and self.provider in SINGLE_AGENT_PROVIDERS:
+            raise ValueError(
+                f"ring = 'sequence' is not possible with {self.provider} (one agent per call: "
+                "the agents take turns)"
+            )
+        for key in UNSUPPORTED.get(self.provider, ()):
+            if getattr(self, key) not in (None, False):
+                raise ValueError(f"{key} is not possible with {self.provider}")
         return self
 
     @field_validator("agent_timeout")

@@ -48,12 +48,19 @@ Parser = Callable[[bytes, str | None, Mapping[str, str]], list[NormalizedEvent]]
 @dataclass(frozen=True, slots=True)
 class Hook:
     """One webhook route: ``/hooks/{token}/<path>``. ``route`` names it in the inbox (at most
-    8 characters) and in metrics."""
+    8 characters) and in metrics. ``bind`` makes the parser from the collector's settings
+    (a provider's own token in the body); ``redact`` cleans the raw request text before it
+    is stored (a provider's tokens in the body)."""
 
     route: str
     path: str
     methods: frozenset[str]
     parse: Parser
+    bind: Callable[[Settings], Parser] | None = None
+    redact: Callable[[str], str] | None = None
+
+    def parser(self, settings: Settings) -> Parser:
+        return self.bind(settings) if self.bind is not None else self.parse
 
 
 @dataclass(frozen=True, slots=True)

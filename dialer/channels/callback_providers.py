@@ -11,6 +11,11 @@ from dataclasses import dataclass
 import httpx
 
 from dialer.channels.base import Hook
+from dialer.providers.bitrix24_events import (
+    bitrix24_parser,
+    parse_bitrix24_events,
+    redact_bitrix24_raw,
+)
 from dialer.providers.callback_base import CallbackClient
 from dialer.providers.mtt_business_events import parse_mtt_business_events
 from dialer.providers.uis_events import parse_uis_events
@@ -67,6 +72,28 @@ def _mtt_business(settings: Settings, transport: Transport) -> CallbackClient:
     )
 
 
+def _bitrix24(settings: Settings, transport: Transport) -> CallbackClient:
+    from dialer.providers.bitrix24 import build_bitrix24_client
+
+    return build_bitrix24_client(settings, transport)
+
+
+def _bitrix24_account(settings: Settings) -> str:
+    from dialer.providers.bitrix24_webhook import portal_host
+
+    return "bitrix24:" + portal_host(settings.bitrix24_webhook_url.get_secret_value())
+
+
+def _bitrix24_check(settings: Settings) -> str | None:
+    from dialer.providers.bitrix24_webhook import parse_rest_webhook
+
+    try:
+        parse_rest_webhook(settings.bitrix24_webhook_url.get_secret_value())
+    except ValueError as exc:
+        return f"DIALER_BITRIX24_WEBHOOK_URL is not an inbound REST webhook URL: {exc}"
+    return None
+
+
 def _uis(settings: Settings, transport: Transport) -> CallbackClient:
     from dialer.providers.uis import build_uis_client
 
@@ -93,6 +120,23 @@ CALLBACK_PROVIDERS: dict[str, CallbackProvider] = {
         build=_mtt,
         reads_results=True,
         check=_mtt_check,
+    ),
+    "bitrix24": CallbackProvider(
+        name="bitrix24",
+        missing=lambda s: s.unset("bitrix24_webhook_url", "bitrix24_application_token"),
+        account=_bitrix24_account,
+        build=_bitrix24,
+        check=_bitrix24_check,
+        hooks=(
+            Hook(
+                "bitrix24",
+                "bitrix24",
+                frozenset({"POST"}),
+                parse_bitrix24_events,
+                bind=lambda s: bitrix24_parser(s.bitrix24_application_token),
+                redact=redact_bitrix24_raw,
+            ),
+        ),
     ),
     "mtt_business": CallbackProvider(
         name="mtt_business",

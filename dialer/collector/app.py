@@ -26,6 +26,7 @@ from dialer.collector.connect import mtt_business_redirect
 from dialer.collector.health import health_endpoint
 from dialer.collector.hooks import WebhookReceiver
 from dialer.collector.metrics import CollectorMetrics, build_metrics, render_metrics
+from dialer.collector.parsing import parsers_for, redactors
 from dialer.collector.writes import WriteGate
 from dialer.settings import Settings
 
@@ -87,6 +88,8 @@ def create_apps(
         body_slots=BodyReadSlots(settings.max_body_reads),
         body_timeout=settings.body_timeout_seconds,
         applier=applier,
+        parsers=parsers_for(settings),
+        redact=redactors(),
     )
     routes = [
         # Before the webhook route of the same path: a GET there is the OAuth redirect.

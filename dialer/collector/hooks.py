@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from dialer.channels.base import Parser
 from dialer.collector.applier import Applier
 from dialer.collector.body import (
     BodyReadSlots,
@@ -67,6 +68,10 @@ class WebhookReceiver:
     body_slots: BodyReadSlots
     body_timeout: float = math.inf
     applier: Applier | None = None
+    parsers: Mapping[str, Parser] | None = None
+    """The routes' parsers bound to the collector's settings (default: unbound)."""
+    redact: Mapping[str, Callable[[str], str]] = field(default_factory=dict)
+    """Per route: what cleans the raw request text before it is stored."""
 
     def endpoint(self, route: HookRoute, methods: frozenset[str]) -> Endpoint:
         """The Starlette endpoint for one webhook route accepting ``methods``."""
@@ -125,8 +130,11 @@ class WebhookReceiver:
                 body=body,
                 content_type=content_type,
                 query=_fields(request),
-                raw=raw_request_text(request.method, content_type, query_bytes, body),
+                raw=self.redact.get(route, _same)(
+                    raw_request_text(request.method, content_type, query_bytes, body)
+                ),
                 now=now,
+                parsers=self.parsers,
             )
         except SQLAlchemyError as exc:
             log.warning("%s webhook not stored: %s", route, type(exc).__name__, exc_info=True)
@@ -154,6 +162,10 @@ class WebhookReceiver:
         return JSONResponse(
             {"ok": True, "stored": len(intake.event_ids), "duplicates": intake.duplicates}
         )
+
+
+def _same(text: str) -> str:
+    return text
 
 
 def _fields(request: Request) -> dict[str, str]:

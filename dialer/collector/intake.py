@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError
 
+from dialer.channels.base import Parser
 from dialer.collector.parsing import HookRoute, parse_webhook
 from dialer.collector.raw import clean_text
 from dialer.collector.writes import WriteGate
@@ -50,8 +51,10 @@ def take_in(
     query: Mapping[str, str],
     raw: str,
     now: datetime,
+    parsers: Mapping[str, Parser] | None = None,
 ) -> Intake:
-    """Parse the request and store its events (or, unparseable, its raw text) and commit.
+    """Parse the request (with ``parsers``, the routes' parsers bound to the collector's
+    settings) and store its events (or, unparseable, its raw text) and commit.
     Only the writes hold ``gate``: parsing runs beside the other requests' writes.
 
     An event the schema cannot hold (``DataError``: a value too long, out of range, or with
@@ -61,7 +64,7 @@ def take_in(
     answers 503 so MTT sends it again).
     """
     try:
-        events = parse_webhook(route, body, content_type, query)
+        events = parse_webhook(route, body, content_type, query, parsers)
     except EventRejectedError as exc:
         return Intake(forbidden=str(exc))
     except EventParseError as exc:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from dialer.channels import hooks
 from dialer.channels.base import Parser
 from dialer.errors import EventParseError
 from dialer.providers.base import NormalizedEvent
+from dialer.settings import Settings
 
 HookRoute = str
 """The inbox ``route`` of a webhook path (``call``, ``ivr``, ``sms``, ``callback``): the
@@ -19,7 +20,11 @@ log = logging.getLogger(__name__)
 
 
 def parse_webhook(
-    route: HookRoute, body: bytes, content_type: str | None, query: Mapping[str, str]
+    route: HookRoute,
+    body: bytes,
+    content_type: str | None,
+    query: Mapping[str, str],
+    parsers: Mapping[str, Parser] | None = None,
 ) -> list[NormalizedEvent]:
     """Every event in one request, in body order (at least one).
 
@@ -30,7 +35,7 @@ def parse_webhook(
     unreadable, including a parser's own unexpected failure (logged), so no input can make
     the collector answer 500.
     """
-    parse = _parsers().get(route)
+    parse = (parsers if parsers is not None else _parsers()).get(route)
     if parse is None:
         raise EventParseError(f"no parser for route {route!r}")
     try:
@@ -48,3 +53,13 @@ def parse_webhook(
 @functools.cache
 def _parsers() -> dict[str, Parser]:
     return {hook.route: hook.parse for hook in hooks()}
+
+
+def parsers_for(settings: Settings) -> dict[str, Parser]:
+    """Each route's parser, bound to ``settings`` where a provider needs it."""
+    return {hook.route: hook.parser(settings) for hook in hooks()}
+
+
+def redactors() -> dict[str, Callable[[str], str]]:
+    """The routes whose raw request text must be cleaned before it is stored."""
+    return {hook.route: hook.redact for hook in hooks() if hook.redact is not None}

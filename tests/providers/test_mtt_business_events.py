@@ -482,7 +482,8 @@ def test_the_channel_reads_the_documented_call_to_its_end() -> None:
     assert attempt.agent == WORKPLACE
     final = channel.reduce(attempt, only(OUTGOING_FINISHED), now, lambda: None)
     assert final.outcome is Outcome.CONNECTED
-    assert final.attempt == {"talk_seconds": 3}
+    # the contact answered 3 s before the end (the report's "contact answered" step)
+    assert final.attempt == {"talk_seconds": 3, "answered_at": now - timedelta(seconds=3)}
     assert final.release_slot
 
 

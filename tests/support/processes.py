@@ -210,6 +210,7 @@ def simulated_mtt(
             "call_webhook_url": hook_url(collector_url, token, "call"),
             "uis_webhook_url": f"{collector_url}/hooks/{token}/uis",
             "mtt_business_webhook_url": f"{collector_url}/hooks/{token}/mtt-business",
+            "bitrix24_webhook_url": f"{collector_url}/hooks/{token}/bitrix24",
         }
     )
     simulator = simulator_process(
