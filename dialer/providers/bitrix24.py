@@ -9,7 +9,7 @@ pure functions of ``bitrix24_answers``; ``Bitrix24Client`` only adds the HTTP ro
 webhook configured in the portal): ``bitrix24_events``.
 
 What the method cannot take, and is therefore not sent: several agents (one ``FROM_LINE``
-per call: the client rings ``request.agents[0]``, see ``line_for``), ring mode, agent
+per call: the lines take turns, see ``line_for``), ring mode, agent
 timeout, the contact's message, caller id, recording and the longest talk (all are the
 line's settings in the portal), the callback URL and our attempt id (nothing is echoed back:
 events are matched by ``CALL_ID`` alone). Quirks: docs/callback-bitrix24.md.
@@ -35,7 +35,7 @@ from dialer.providers.bitrix24_answers import (
     read_line_get_answer,
 )
 from dialer.providers.bitrix24_webhook import RestWebhook, parse_rest_webhook
-from dialer.providers.callback_base import CallbackClient, CallbackRequest
+from dialer.providers.callback_base import CallbackClient, CallbackRequest, agent_in_turn
 from dialer.providers.http import USER_AGENT, mask_number, send
 
 if TYPE_CHECKING:
@@ -52,13 +52,11 @@ _T = TypeVar("_T")
 
 
 def line_for(request: CallbackRequest) -> str:
-    """The ``FROM_LINE`` of ``request``: its first agent. Bitrix24 rings one line per call
-    (the line's queue spreads calls over its employees), so a channel that wants another
-    line for this call puts it first. Raises ``ProviderRefusedError(campaign_level=True)``
+    """The ``FROM_LINE`` of ``request``: the line whose turn it is (``agent_in_turn``).
+    Bitrix24 rings one line per call (the line's queue spreads calls over its employees).
+    Raises ``ProviderRefusedError(campaign_level=True)``
     for a value that is no line id (every call of the campaign would carry it)."""
-    if not request.agents:
-        raise ValueError("a callback needs at least one agent (a Bitrix24 line id)")
-    line = request.agents[0]
+    line = agent_in_turn(request)
     if not _LINE_ID.fullmatch(line):
         raise ProviderRefusedError(
             f"{line[:40]!r} is not a Bitrix24 line id (XXX, regXXX or sipXXX, as "

@@ -31,7 +31,7 @@ from dialer.providers.factory import build_callback_client
 from dialer.providers.mtt_callback_answers import CallbackCallInfo
 from dialer.sandbox import connect_sandbox_mtt_business
 from dialer.settings import Settings
-from dialer.simulator.config import CallOutcome, Override, SimulatorConfig
+from dialer.simulator.config import Bitrix24Line, CallOutcome, Override, SimulatorConfig
 from dialer.states import LIVE_ATTEMPT_STATUSES, CampaignState
 from tests.support.factories import campaign_toml, fast_retry, make_campaign, write_csv
 from tests.support.processes import EVERYONE_ANSWERS, Cluster, simulated_mtt
@@ -53,6 +53,8 @@ CALLBACK_DIGIT = 4
 
 WORKPLACES = ("88314077716581", "883140777380595")
 """MTT Business workplaces (the simulated account's) who always pick up."""
+LINES = ("reg1332", "sip7")
+"""Bitrix24 lines whose employees always pick up."""
 
 OVERRIDES = {
     **{agent: Override(outcome=CallOutcome.ANSWERED) for agent in AGENTS + WORKPLACES},
@@ -77,6 +79,10 @@ def cluster(pg_engine: Engine, pg_url: str, redis_url: str, tmp_path: Path) -> I
         transfer_seconds=(40, 60),
         overrides=OVERRIDES,
         uis_virtual_numbers=["74950000000"],  # the campaigns' caller id
+        bitrix24_lines={
+            line: Bitrix24Line(user_id=index + 1, agent_answers=True)
+            for index, line in enumerate(LINES)
+        },
     )
     with simulated_mtt(base, pg_engine, tmp_path, sim, HTTP_READ_TIMEOUT="3") as (
         simulator,
@@ -317,9 +323,14 @@ def peak_overlap(spans: Sequence[tuple[datetime | None, datetime | None]]) -> in
     return peak
 
 
-PROVIDER_ROUTES = {"mtt": "callback", "uis": "uis", "mtt_business": "mttbiz"}
+PROVIDER_ROUTES = {
+    "mtt": "callback",
+    "uis": "uis",
+    "mtt_business": "mttbiz",
+    "bitrix24": "bitrix24",
+}
 """Each callback provider, and the inbox route its events come in by."""
-PROVIDER_AGENTS = {"mtt": AGENTS, "uis": AGENTS, "mtt_business": WORKPLACES}
+PROVIDER_AGENTS = {"mtt": AGENTS, "uis": AGENTS, "mtt_business": WORKPLACES, "bitrix24": LINES}
 
 
 @pytest.mark.timeout(120)
@@ -339,7 +350,9 @@ def test_a_leads_campaign_connects_on_each_provider(cluster: Cluster, provider: 
     attempts = attempts_of(cluster.engine, name)
     assert [c.status for c in contacts] == ["reached"] * len(numbers)
     assert [a.outcome for a in attempts] == ["connected"] * len(numbers)
-    assert all(a.agent in agents for a in attempts)
+    # who answered: the agent's number or workplace; for Bitrix24 the employee (USER_ID)
+    answered = {"1", "2"} if provider == "bitrix24" else set(agents)
+    assert all(a.agent in answered for a in attempts)
     assert all((a.talk_seconds or 0) > 0 for a in attempts)
     call_ids = [a.provider_id for a in attempts]
     assert None not in call_ids

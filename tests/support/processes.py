@@ -20,7 +20,7 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from dialer.sandbox import pointed_at_simulator
+from dialer.sandbox import pointed_at_simulator, sandbox_secrets
 from dialer.settings import Settings
 from dialer.simulator.config import OutcomeWeights, SimulatorConfig
 
@@ -203,6 +203,7 @@ def simulated_mtt(
     from dialer.sandbox import hook_url
 
     token = base.webhook_token.get_secret_value()
+    base = sandbox_secrets(base, sim)
     collector = CollectorServer(base, engine)
     collector_url = collector.start()
     wired = sim.model_copy(
