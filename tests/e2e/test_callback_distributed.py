@@ -11,21 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, func, select
 
 from dialer.campaign.config import parse_config
+from dialer.connections import store
+from dialer.connections.sealing import Sealer
 from dialer.control import control_campaign
 from dialer.db.models import Attempt, Campaign, Contact, ProviderEvent
 from dialer.embedded import wait_until_done
+from dialer.export.run import export_campaign
 from dialer.loader.load import load_contacts
 from dialer.providers.factory import build_callback_client
 from dialer.providers.mtt_callback_answers import CallbackCallInfo
@@ -68,6 +74,14 @@ def cluster(pg_engine: Engine, pg_url: str, redis_url: str, tmp_path: Path) -> I
     """The topology with its scheduler and two workers running; every contact answers, IVR
     contacts press 1 or nothing (``CALLER`` presses the callback digit), a conversation
     lasts 40-60 simulated seconds."""
+    with running_cluster(pg_engine, pg_url, redis_url, tmp_path) as world:
+        yield world
+
+
+@contextmanager
+def running_cluster(
+    pg_engine: Engine, pg_url: str, redis_url: str, tmp_path: Path, log_level: str = "WARNING"
+) -> Iterator[Cluster]:
     base = Settings(database_url=pg_url, redis_url=redis_url, webhook_token=SecretStr(TOKEN))
     sim = SimulatorConfig(
         speed=SPEED,
@@ -84,7 +98,9 @@ def cluster(pg_engine: Engine, pg_url: str, redis_url: str, tmp_path: Path) -> I
             for index, line in enumerate(LINES)
         },
     )
-    with simulated_mtt(base, pg_engine, tmp_path, sim, HTTP_READ_TIMEOUT="3") as (
+    with simulated_mtt(
+        base, pg_engine, tmp_path, sim, HTTP_READ_TIMEOUT="3", LOG_LEVEL=log_level
+    ) as (
         simulator,
         env,
         processes,
@@ -376,3 +392,115 @@ def test_a_leads_campaign_connects_on_each_provider(cluster: Cluster, provider: 
     assert unmatched == []
     if provider != "mtt_business":  # its notifications name calls by other ids
         assert {call_id for call_id, _ in events} == set(call_ids)
+
+
+def business_counters(cluster: Cluster) -> dict[str, int]:
+    answer = httpx.get(f"{cluster.sim_url}/_sim/mtt-business", timeout=10)
+    return {k: v for k, v in answer.json().items() if isinstance(v, int)}
+
+
+def expire_business_tokens(cluster: Cluster, *, refresh: bool) -> None:
+    httpx.post(
+        f"{cluster.sim_url}/_sim/mtt-business/expire",
+        json={"access": True, "refresh": refresh},
+        timeout=10,
+    ).raise_for_status()
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = DONE_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.05)
+
+
+@pytest.mark.timeout(180)
+def test_mtt_business_tokens_refreshed_once_across_workers_and_a_lapse_pauses(
+    cluster: Cluster,
+) -> None:
+    """Both workers hold the access token when MTT stops accepting it: the refresh token is
+    sent once (the simulator refuses a second use), every call goes through once. Then the
+    refresh token lapses too: the campaign pauses saying so, and connecting again repairs."""
+    connect_sandbox_mtt_business(cluster.settings, cluster.engine, "https://crm.example")
+    numbers = [f"791650000{i:02d}" for i in range(12)]
+    callback_campaign(cluster, "oauth", WORKPLACES, numbers=numbers, provider="mtt_business")
+    wait_for(lambda: business_counters(cluster)["make_calls"] >= 2, "first calls")
+    expire_business_tokens(cluster, refresh=False)
+    wait_for(lambda: business_counters(cluster)["make_calls"] >= 6, "calls after the expiry")
+    counters = business_counters(cluster)
+    assert counters["api_unauthorized"] >= 1  # a token was refused mid-campaign...
+    assert counters["refresh_uses"] == 1  # ...refreshed once for both workers
+    assert counters["refresh_rejected"] == 0
+
+    expire_business_tokens(cluster, refresh=True)
+    assert wait_until_done(cluster.engine, "oauth", DONE_SECONDS) == "paused"
+    reason = campaign_row(cluster.engine, "oauth").state_reason or ""
+    assert reason.startswith("reconnect MTT Business (dialer connect mtt-business)"), reason
+
+    connect_sandbox_mtt_business(cluster.settings, cluster.engine, "https://crm.example")
+    control_campaign(cluster.settings, cluster.engine, "oauth", "resume")
+    assert wait_until_done(cluster.engine, "oauth", DONE_SECONDS) == "completed"
+    contacts = contacts_of(cluster.engine, "oauth")
+    assert [c.status for c in contacts] == ["reached"] * len(numbers)
+    attempts = attempts_of(cluster.engine, "oauth")
+    placed = [a for a in attempts if a.provider_id is not None]
+    assert len({a.provider_id for a in placed}) == len(placed)  # each placed once
+    assert business_counters(cluster)["make_calls"] == len(placed)
+
+
+@pytest.mark.timeout(240)
+def test_no_secret_reaches_a_log_or_an_export(
+    pg_engine: Engine,
+    pg_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every provider's campaign in one cluster whose scheduler and workers log at DEBUG:
+    no credential, key, webhook code or OAuth token appears in their logs, the collector's
+    (this process), the inbox or the exports."""
+    caplog.set_level(logging.DEBUG)
+    with running_cluster(pg_engine, pg_url, redis_url, tmp_path, "DEBUG") as cluster:
+        connect_sandbox_mtt_business(cluster.settings, cluster.engine, "https://crm.example")
+        for index, provider in enumerate(sorted(PROVIDER_ROUTES)):
+            numbers = [f"79166{index}0000{i}" for i in range(2)]
+            callback_campaign(
+                cluster,
+                f"s-{provider}",
+                PROVIDER_AGENTS[provider],
+                numbers=numbers,
+                provider=provider,
+            )
+        for provider in sorted(PROVIDER_ROUTES):
+            assert wait_until_done(cluster.engine, f"s-{provider}", DONE_SECONDS) == "completed"
+        tokens = store.current(cluster.engine, "mtt_business", Sealer(cluster.settings.secret_key))
+        assert tokens is not None
+        secrets = {*cluster.settings.secret_values(), tokens.access_token, tokens.refresh_token}
+        logs = {
+            path.name: path.read_text("utf-8", errors="replace")
+            for path in cluster.processes.logs.glob("*.log")
+            if not path.name.startswith("simulator")  # the provider's side knows them
+        }
+        assert any("DEBUG" in text for text in logs.values())  # they did log at DEBUG
+        exported: dict[str, str] = {}
+        for provider in sorted(PROVIDER_ROUTES):
+            for level in ("contacts", "attempts"):
+                out = tmp_path / f"{provider}-{level}.csv"
+                export_campaign(cluster.engine, f"s-{provider}", out, fmt="csv", level=level)
+                exported[out.name] = out.read_text("utf-8")
+        with Session(cluster.engine) as session:
+            inbox = "\n".join(
+                f"{raw}\n{payload}"
+                for raw, payload in session.exec(
+                    select(ProviderEvent.raw, ProviderEvent.payload_json)
+                ).all()
+            )
+    texts = {**logs, **exported, "collector (this process)": caplog.text, "inbox": inbox}
+    leaks = [
+        (where, secret[:4] + "...")
+        for where, text in texts.items()
+        for secret in secrets
+        if len(secret) >= 8 and secret in text
+    ]
+    assert leaks == []
