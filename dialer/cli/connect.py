@@ -26,7 +26,7 @@ def mtt_business(app: App, code: str | None, as_json: bool) -> None:
     from dialer.connections.mtt_business import PROVIDER, grants, redirect_uri
     from dialer.connections.sealing import Sealer
     from dialer.db.types import utcnow
-    from dialer.errors import ConfigError
+    from dialer.errors import ConfigError, ProviderError, UserError
     from dialer.providers.mtt_business_oauth import authorize_url
 
     settings = app.settings
@@ -43,9 +43,12 @@ def mtt_business(app: App, code: str | None, as_json: bool) -> None:
     sealer = Sealer(settings.secret_key)
     now = utcnow()
     if code is not None:
-        pair = store.complete(
-            app.engine, PROVIDER, code, lambda: grants(settings), sealer, now, state=None
-        )
+        try:
+            pair = store.complete(
+                app.engine, PROVIDER, code, lambda: grants(settings), sealer, now, state=None
+            )
+        except ProviderError as exc:
+            raise UserError(f"MTT Business refused the code: {exc}") from None
         emit(
             as_json,
             {
