@@ -3,27 +3,42 @@ a body that fails it is answered 404 (like a wrong path token) and not stored.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from urllib.parse import urlencode
 
 import pytest
+from pydantic import SecretStr
 
-from dialer.collector import parsing
-from dialer.errors import EventRejectedError
-from dialer.providers.base import NormalizedEvent
-from tests.collector.conftest import Collector
+from tests.collector.conftest import StartCollector
 
-
-def forbidding(
-    body: bytes, content_type: str | None, query: Mapping[str, str]
-) -> list[NormalizedEvent]:
-    raise EventRejectedError("application token does not match")
+APP_TOKEN = "bitrix-app-token-0123456789"
 
 
+def event(token: str) -> str:
+    return urlencode(
+        {
+            "event": "ONVOXIMPLANTCALLINIT",
+            "data[CALL_ID]": "callback.abc.1",
+            "data[CALL_TYPE]": "4",
+            "data[PHONE_NUMBER]": "+79165550101",
+            "auth[application_token]": token,
+        }
+    )
+
+
+@pytest.mark.parametrize("token", ["wrong", "", APP_TOKEN[:-1]])
 def test_a_body_failing_the_providers_token_is_404_and_not_stored(
-    collector: Collector, monkeypatch: pytest.MonkeyPatch
+    start_collector: StartCollector, token: str
 ) -> None:
-    monkeypatch.setattr(parsing, "_parsers", lambda: {"sms": forbidding})
-    response = collector.client.post(collector.hook("sms"), content="a=1")
-    assert (response.status_code, response.text) == (404, "Not Found")
-    assert "application token" not in response.text
+    collector = start_collector(bitrix24_application_token=SecretStr(APP_TOKEN))
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    refused = collector.client.post(
+        collector.hook("x").replace("/mtt/x", "/bitrix24"), content=event(token), headers=form
+    )
+    assert (refused.status_code, refused.text) == (404, "Not Found")
     assert collector.rows() == []
+    accepted = collector.client.post(
+        collector.hook("x").replace("/mtt/x", "/bitrix24"), content=event(APP_TOKEN), headers=form
+    )
+    assert accepted.status_code == 200
+    [row] = collector.rows()
+    assert APP_TOKEN not in row.raw  # the token is redacted from the stored request
