@@ -7,7 +7,7 @@ from pydantic import SecretStr
 
 from dialer.campaign.config import parse_config
 from dialer.control import preflight
-from dialer.errors import PreflightError
+from dialer.errors import ConfigError, PreflightError
 from dialer.settings import Settings
 from tests.support.factories import callback_toml, campaign_toml
 
@@ -82,3 +82,53 @@ def test_what_a_channel_lacks_is_named(
 )
 def test_a_configured_channel_passes(campaign: str, settings: dict[str, object]) -> None:
     preflight(Settings(**settings), parse_config(campaign))  # type: ignore[arg-type]
+
+
+def test_unknown_bitrix24_lines_are_refused_before_dialling() -> None:
+    from dialer.sandbox import pointed_at_simulator
+    from dialer.simulator.config import SimulatorConfig
+    from dialer.simulator.server import SimulatorServer
+
+    sim = SimulatorConfig()
+    server = SimulatorServer(sim)
+    base = server.start()
+    try:
+        settings = pointed_at_simulator(
+            Settings(public_url="https://h.example.com", webhook_token=SecretStr("t" * 20)),
+            base,
+            sim,
+        )
+        lines = "provider = 'bitrix24'\n"
+        known = parse_config(callback_toml(agents=("reg1332", "sip7"), callback_extra=lines))
+        preflight(settings, known)
+        unknown = parse_config(callback_toml(agents=("reg1332", "reg999"), callback_extra=lines))
+        with pytest.raises(PreflightError) as caught:
+            preflight(settings, unknown)
+    finally:
+        server.stop()
+    assert str(caught.value) == "cannot start 'cb': bitrix24 does not know the agent(s) reg999"
+
+
+@pytest.mark.parametrize(
+    ("provider", "limits", "rps"),
+    [
+        ("bitrix24", "", 2.0),  # not set: the provider's pace
+        ("mtt_business", "", 5.0),
+        ("bitrix24", "[limits]\nrps = 1\n", 1.0),
+        ("mtt", "", 5.0),
+    ],
+)
+def test_a_callback_provider_sets_the_pace_when_the_file_does_not(
+    provider: str, limits: str, rps: float
+) -> None:
+    agents = ("reg1", "reg2") if provider == "bitrix24" else ("74997090111",)
+    if provider == "mtt_business":
+        agents = ("883140777380595",)
+    text = callback_toml(agents=agents, callback_extra=f"provider = '{provider}'") + limits
+    assert parse_config(text).limits.rps == rps
+
+
+def test_a_pace_faster_than_the_provider_takes_is_refused() -> None:
+    text = callback_toml(agents=("reg1",), callback_extra="provider = 'bitrix24'")
+    with pytest.raises(ConfigError, match=r"limits\.rps 4 is more than bitrix24 takes"):
+        parse_config(text + "[limits]\nrps = 4\n", "x.toml")

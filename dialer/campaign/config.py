@@ -145,6 +145,9 @@ AGENT_FORMATS: dict[str, tuple[str, str]] = {
     "mtt_business": (r"[0-9]{5,20}", "a workplace's SIP ID (digits)"),
     "bitrix24": (r"(?:reg|sip)?[0-9]{1,15}", "a line ID (123, reg123 or sip123)"),
 }
+PROVIDER_MAX_RPS: dict[str, float] = {"mtt_business": 5, "bitrix24": 2}
+"""Requests per second a callback provider takes at most (MTT Business: per integration;
+Bitrix24: its leaky bucket's drain rate); a campaign that sets no ``limits.rps`` gets this."""
 SINGLE_AGENT_PROVIDERS = frozenset({"mtt_business", "uis", "bitrix24"})
 """Providers whose call rings one agent: ``ring = "sequence"`` means nothing to them."""
 UNSUPPORTED: dict[str, tuple[str, ...]] = {
@@ -281,7 +284,19 @@ class CampaignConfig(_Strict):
             raise ValueError("a callback campaign needs a [callback] table (agents at least)")
         if self.channel != "callback" and self.callback is not None:
             raise ValueError(f"[callback] is only for channel = 'callback', not {self.channel!r}")
-        return self
+        return self._within_provider_rate()
+
+    def _within_provider_rate(self) -> CampaignConfig:
+        provider = self.callback.provider if self.callback else ""
+        cap = PROVIDER_MAX_RPS.get(provider)
+        if cap is None or self.limits.rps <= cap:
+            return self
+        if "rps" in self.limits.model_fields_set:
+            raise ValueError(
+                f"limits.rps {self.limits.rps:g} is more than {provider} takes "
+                f"({cap:g} requests per second)"
+            )
+        return self.model_copy(update={"limits": self.limits.model_copy(update={"rps": cap})})
 
     def templates(self) -> list[tuple[str, str]]:
         """Every message template, with what it is: ``("message", text)`` and, for a

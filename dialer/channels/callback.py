@@ -217,6 +217,21 @@ class CallbackChannel(Channel):
     def check_settings(self, settings: Settings, config: CampaignConfig) -> str | None:
         return backend(config).check(settings)
 
+    async def check_account(self, settings: Settings, config: CampaignConfig) -> str | None:
+        """The agents the provider's account does not know (MTT Business workplaces,
+        Bitrix24 lines)."""
+        provider = backend(config)
+        if provider.check_agents is None:
+            return None
+        client = provider.build(settings, None)
+        try:
+            unknown = await provider.check_agents(client, _callback(config).agents)
+        finally:
+            await client.aclose()
+        if unknown:
+            return f"{provider.name} does not know the agent(s) {', '.join(unknown)}"
+        return None
+
 
 def backend(config: CampaignConfig) -> CallbackProvider:
     """The campaign's callback provider (the file's ``[callback] provider``)."""

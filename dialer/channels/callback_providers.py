@@ -5,7 +5,7 @@ built. The one list to extend when a provider is added; its webhook routes go be
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -36,6 +36,8 @@ class CallbackProvider:
     account: Callable[[Settings], str]
     build: Callable[[Settings, Transport], CallbackClient]
     check: Callable[[Settings], str | None] = lambda settings: None
+    check_agents: Callable[[CallbackClient, tuple[str, ...]], Awaitable[list[str]]] | None = None
+    """A pre-flight look-up: the agents the provider's account does not know."""
     reads_results: bool = False
     """The provider can say how a call ended (``CallbackClient.callback_result``); without
     it the final event's ``outcome`` decides, or the events seen."""
@@ -76,6 +78,20 @@ def _bitrix24(settings: Settings, transport: Transport) -> CallbackClient:
     from dialer.providers.bitrix24 import build_bitrix24_client
 
     return build_bitrix24_client(settings, transport)
+
+
+async def _unknown_lines(client: CallbackClient, agents: tuple[str, ...]) -> list[str]:
+    from dialer.providers.bitrix24 import Bitrix24Client
+
+    assert isinstance(client, Bitrix24Client)
+    return await client.missing_lines(agents)
+
+
+async def _unknown_workplaces(client: CallbackClient, agents: tuple[str, ...]) -> list[str]:
+    from dialer.providers.mtt_business import MttBusinessClient
+
+    assert isinstance(client, MttBusinessClient)
+    return await client.missing_agents(agents)
 
 
 def _bitrix24_account(settings: Settings) -> str:
@@ -127,6 +143,7 @@ CALLBACK_PROVIDERS: dict[str, CallbackProvider] = {
         account=_bitrix24_account,
         build=_bitrix24,
         check=_bitrix24_check,
+        check_agents=_unknown_lines,
         hooks=(
             Hook(
                 "bitrix24",
@@ -148,6 +165,7 @@ CALLBACK_PROVIDERS: dict[str, CallbackProvider] = {
         ),
         account=lambda settings: f"mtt-business:{settings.mtt_business_client_id}",
         build=_mtt_business,
+        check_agents=_unknown_workplaces,
         hooks=(Hook("mttbiz", "mtt-business", frozenset({"POST"}), parse_mtt_business_events),),
     ),
     "uis": CallbackProvider(
