@@ -128,7 +128,17 @@ def test_a_callback_provider_sets_the_pace_when_the_file_does_not(
     assert parse_config(text).limits.rps == rps
 
 
+def test_a_stored_pace_faster_than_the_provider_takes_is_held_to_it() -> None:
+    """A campaign stored before the provider's limit was known still loads (workers never
+    fail on it); it is dialled at the provider's pace."""
+    from dialer.campaign.config import CampaignConfig
+
+    text = callback_toml(agents=("reg1",), callback_extra="provider = 'bitrix24'")
+    stored = parse_config(text).model_dump_json().replace('"rps":2.0', '"rps":20.0')
+    assert CampaignConfig.model_validate_json(stored).limits.rps == 2
+
+
 def test_a_pace_faster_than_the_provider_takes_is_refused() -> None:
     text = callback_toml(agents=("reg1",), callback_extra="provider = 'bitrix24'")
-    with pytest.raises(ConfigError, match=r"limits\.rps 4 is more than bitrix24 takes"):
+    with pytest.raises(ConfigError, match=r"x\.toml: limits\.rps: 4 is more than bitrix24 takes"):
         parse_config(text + "[limits]\nrps = 4\n", "x.toml")

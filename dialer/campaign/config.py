@@ -287,15 +287,12 @@ class CampaignConfig(_Strict):
         return self._within_provider_rate()
 
     def _within_provider_rate(self) -> CampaignConfig:
-        provider = self.callback.provider if self.callback else ""
-        cap = PROVIDER_MAX_RPS.get(provider)
+        """A callback provider's pace bounds the campaign's (``PROVIDER_MAX_RPS``). A file
+        asking for more is refused when it is read (``config_from_mapping``); here, for a
+        stored campaign too, the pace is simply held to the provider's."""
+        cap = PROVIDER_MAX_RPS.get(self.callback.provider) if self.callback else None
         if cap is None or self.limits.rps <= cap:
             return self
-        if "rps" in self.limits.model_fields_set:
-            raise ValueError(
-                f"limits.rps {self.limits.rps:g} is more than {provider} takes "
-                f"({cap:g} requests per second)"
-            )
         return self.model_copy(update={"limits": self.limits.model_copy(update={"rps": cap})})
 
     def templates(self) -> list[tuple[str, str]]:
@@ -366,9 +363,25 @@ def parse_config(text: str, source: str = "<campaign>") -> CampaignConfig:
 
 def config_from_mapping(data: object, source: str = "<campaign>") -> CampaignConfig:
     try:
-        return CampaignConfig.model_validate(data)
+        config = CampaignConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc, source)) from None
+    _check_provider_rate(data, config, source)
+    return config
+
+
+def _check_provider_rate(data: object, config: CampaignConfig, source: str) -> None:
+    """A file that asks for a faster pace than its callback provider takes is an error (a
+    file that says nothing gets the provider's)."""
+    limits = data.get("limits") if isinstance(data, dict) else None
+    asked = limits.get("rps") if isinstance(limits, dict) else None
+    provider = config.callback.provider if config.callback else ""
+    cap = PROVIDER_MAX_RPS.get(provider)
+    if cap is not None and isinstance(asked, int | float) and asked > cap:
+        raise ConfigError(
+            f"{source}: limits.rps: {asked:g} is more than {provider} takes "
+            f"({cap:g} requests per second)"
+        )
 
 
 def load_config(path: Path) -> CampaignConfig:
