@@ -7,7 +7,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -16,6 +16,7 @@ from dialer.errors import ConfigError
 
 MIN_WEBHOOK_TOKEN_CHARS = 16
 MIN_SECRET_KEY_CHARS = 32
+MIN_SECRET_CHARS = {"webhook_token": MIN_WEBHOOK_TOKEN_CHARS, "secret_key": MIN_SECRET_KEY_CHARS}
 """A shorter webhook token can be guessed: the settings refuse it."""
 MAKE_TOKEN = 'python3 -c "import secrets; print(secrets.token_urlsafe(24))"'
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -141,25 +142,15 @@ class Settings(BaseSettings):
             raise ValueError("not a Redis URL: use redis://HOST:6379/0 (or rediss://, unix://)")
         return value
 
-    @field_validator("webhook_token")
+    @field_validator("webhook_token", "secret_key")
     @classmethod
-    def _webhook_token_long_enough(cls, value: SecretStr) -> SecretStr:
+    def _secret_long_enough(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        minimum = MIN_SECRET_CHARS[str(info.field_name)]
         length = len(value.get_secret_value())
-        if 0 < length < MIN_WEBHOOK_TOKEN_CHARS:
+        if 0 < length < minimum:
             raise ValueError(
-                f"{length} characters is too short to be secret (at least "
-                f"{MIN_WEBHOOK_TOKEN_CHARS}); make one with: {MAKE_TOKEN}"
-            )
-        return value
-
-    @field_validator("secret_key")
-    @classmethod
-    def _secret_key_long_enough(cls, value: SecretStr) -> SecretStr:
-        length = len(value.get_secret_value())
-        if 0 < length < MIN_SECRET_KEY_CHARS:
-            raise ValueError(
-                f"{length} characters is too short (at least {MIN_SECRET_KEY_CHARS}); make one "
-                f"with: {MAKE_TOKEN}"
+                f"{length} characters is too short to be secret (at least {minimum}); make "
+                f"one with: {MAKE_TOKEN}"
             )
         return value
 
