@@ -118,6 +118,14 @@ class Settings(BaseSettings):
     past it a slow request is answered 503 at once (MTT delivers it again), so slow senders
     cannot hold every connection. Bodies that arrive at once never count against it."""
 
+    max_upload_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    """Largest contacts or DNC file the console and API take, in bytes (larger: 413). Uploads
+    stream to ``upload_dir``; memory does not grow with them."""
+    upload_dir: str = "uploads"
+    """Where the console and API keep uploaded files and their rejects files."""
+    web_secure_cookies: bool = False
+    """Mark the console's session cookie ``Secure`` (set it when the console is behind https)."""
+
     dial_lease_seconds: float = Field(default=90.0, gt=0)
     """How long an attempt may stay ``dialing`` before its worker is presumed dead (then it
     waits for events as ``unknown``); keep it above the HTTP connect + read timeouts."""

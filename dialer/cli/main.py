@@ -13,6 +13,7 @@ from dialer.cli.db import db
 from dialer.cli.dnc import dnc
 from dialer.cli.report import report
 from dialer.cli.services import collector, run, scheduler, simulator, worker
+from dialer.cli.web import web
 from dialer.logs import install_fallback_logging
 
 
@@ -54,6 +55,7 @@ for command in (
     collector,
     simulator,
     run,
+    web,
 ):
     cli.add_command(command)
 

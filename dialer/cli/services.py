@@ -218,6 +218,20 @@ def simulator(
     default=None,
     help="The collector's port [default: 8080; with --sandbox a free port].",
 )
+@click.option(
+    "--web",
+    "web",
+    is_flag=True,
+    help="Also serve the console and API (on 127.0.0.1:--web-port); it stays up after the "
+    "run until Ctrl-C. In a sandbox with no users it creates 'demo' and prints its password.",
+)
+@click.option(
+    "--web-port",
+    type=click.IntRange(1, 65535),
+    default=8000,
+    show_default=True,
+    help="The console's port with --web.",
+)
 @pass_app
 def run(
     app: App,
@@ -229,6 +243,8 @@ def run(
     phone_column: str | None,
     host: str,
     port: int | None,
+    web: bool,
+    web_port: int,
 ) -> None:
     """Run a whole campaign in one process: SQLite, an in-process broker and worker, the
     scheduler and the collector (and with --sandbox the MTT simulator, with time compressed
@@ -266,6 +282,7 @@ def run(
             phone_column=phone_column,
             host=host,
             port=port,
+            web=("127.0.0.1", web_port) if web else None,
         )
     except KeyboardInterrupt:  # before dialling began: nothing to pause
         click.echo("interrupted", err=True)

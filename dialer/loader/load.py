@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -19,8 +19,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from dialer.campaign.config import CampaignConfig
 from dialer.campaign.store import config_of, get_campaign
-from dialer.campaign.templates import field_columns, missing_fields
+from dialer.campaign.templates import field_columns, missing_fields, render
 from dialer.channels import channel_for
 from dialer.db.engine import session_scope
 from dialer.db.models import Load
@@ -29,7 +30,7 @@ from dialer.errors import ConfigError, StateError
 from dialer.loader.phones import PhoneReject, normalize_phone_facts, zones_for
 from dialer.loader.reading import find_phone_column, open_csv
 from dialer.loader.rejects import RejectsFile
-from dialer.loader.store import ContactWriter, db_timestamp, existing_phones
+from dialer.loader.store import ContactWriter, CountingWriter, db_timestamp, existing_phones
 from dialer.states import CampaignState, ContactStatus
 
 BATCH_SIZE = 20_000
@@ -51,9 +52,36 @@ class LoadSummary:
     warning: str | None = None
     """Set when the loaded contacts will not be dialled yet: the campaign is completed or
     paused (see ``waiting_note``)."""
+    encoding: str = ""
+    """The file's detected encoding (``utf-8``, ``cp1251``, ...)."""
+    delimiter: str = ""
+    phone_column: str = ""
+    """The header of the column the numbers were read from."""
+    columns: list[str] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)
+    """Rejected rows by reason (``invalid_number``, ``template_field_empty``, ...)."""
+    sample: list[SampleRow] = field(default_factory=list)
+    """The first rows as they would be loaded (``sample=`` rows asked for; a preview)."""
+    dry_run: bool = False
+    """Counted only: nothing was stored (a preview of what loading would do)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    """One of the first rows of a file as the loader sees it."""
+
+    line: int
+    value: str
+    """The phone column's text as written."""
+    phone: str | None
+    """The number in E.164, or ``None`` when the row is rejected."""
+    reason: str | None
+    """Why the row is rejected (``None`` when it is taken)."""
+    message: str | None
+    """The campaign's message rendered for this row (``None`` when rejected)."""
 
 
 def waiting_note(name: str, state: CampaignState, loaded: int) -> str | None:
@@ -87,9 +115,15 @@ def load_contacts(
     progress: Progress | None = None,
     now: datetime | None = None,
     batch_size: int = BATCH_SIZE,
+    dry_run: bool = False,
+    sample: int = 0,
 ) -> LoadSummary:
     """Load a CSV into a campaign. Raises ``UserError`` subclasses for a missing file, an
-    unknown campaign, no phone column, or a template field the file has no column for."""
+    unknown campaign, no phone column, or a template field the file has no column for.
+
+    With ``dry_run`` the whole file is read and counted the same way (numbers on the DNC
+    list included) but nothing is stored: the console's preview. ``sample`` keeps the first
+    rows, each with its number or reject reason and the message rendered for it."""
     now = now or utcnow()
     with session_scope(engine) as session:
         campaign = get_campaign(session, campaign_ref)
@@ -114,13 +148,16 @@ def load_contacts(
     seen = existing_phones(engine, campaign_id)
     rows = duplicates = 0
     columns: list[str] = []
+    kept: list[SampleRow] = []
+    writer_type = CountingWriter if dry_run else ContactWriter
     try:
-        with open_csv(path) as source, ContactWriter(engine, batch_size) as writer:
+        with open_csv(path) as source, writer_type(engine, batch_size) as writer:
             header = source.header
             columns = list(dict.fromkeys(header))
             phone_index = find_phone_column(
                 header, phone_column or config.phone_column, source=str(path)
             )
+            found = _Found(source.encoding, source.delimiter, header[phone_index], columns)
             for where, text in templates:
                 missing = missing_fields(text, header)
                 if missing:
@@ -141,6 +178,8 @@ def load_contacts(
                 result = normalize_phone_facts(
                     raw, allowed_countries=countries, require_mobile=require_mobile
                 )
+                if rows <= sample:
+                    kept.append(_sample_row(line_no, raw, result, values, header, config))
                 if isinstance(result, PhoneReject):
                     rejects.add(line_no, raw, result.reason.value, result.detail)
                     continue
@@ -186,8 +225,17 @@ def load_contacts(
         duplicates=duplicates,
         suppressed=suppressed,
         rejects_file=str(rejects.path) if rejects.count else None,
-        warning=waiting_note(name, state, loaded),
+        warning=None if dry_run else waiting_note(name, state, loaded),
+        encoding=found.encoding,
+        delimiter=found.delimiter,
+        phone_column=found.phone_column,
+        columns=found.columns,
+        reasons=dict(rejects.reasons),
+        sample=kept,
+        dry_run=dry_run,
     )
+    if dry_run:
+        return summary
     with session_scope(engine) as session:
         session.add(
             Load(
@@ -195,20 +243,54 @@ def load_contacts(
                 source_path=str(path),
                 columns_json=json.dumps(columns, ensure_ascii=False),
                 created_at=now,
-                **{k: v for k, v in summary.as_dict().items() if k not in ("campaign",)},
+                **{k: getattr(summary, k) for k in _LOAD_COLUMNS},
             )
         )
     return summary
 
 
+_LOAD_COLUMNS = ("rows", "loaded", "rejected", "duplicates", "suppressed", "rejects_file")
+"""The summary's fields that the ``loads`` table keeps."""
+
+
+@dataclass(frozen=True)
+class _Found:
+    """What reading the file found out: its encoding, delimiter, phone column, columns."""
+
+    encoding: str
+    delimiter: str
+    phone_column: str
+    columns: list[str]
+
+
+def _sample_row(
+    line_no: int,
+    raw: str,
+    result: object,
+    values: list[str],
+    header: Sequence[str],
+    config: CampaignConfig,
+) -> SampleRow:
+    if isinstance(result, PhoneReject):
+        return SampleRow(line_no, raw, None, result.reason.value, None)
+    assert isinstance(result, tuple)
+    text = config.message.text
+    problem = _template_problem(values, field_columns(text, header))
+    if problem is not None:
+        return SampleRow(line_no, raw, None, problem[0], None)
+    return SampleRow(
+        line_no, raw, result[0], None, render(text, dict(zip(header, values, strict=False)))
+    )
+
+
 def _template_problem(
     values: list[str], field_indexes: list[tuple[str, int]]
 ) -> tuple[str, str] | None:
-    for field, index in field_indexes:
+    for name, index in field_indexes:
         if index >= len(values):
-            return "template_field_missing", f"no value for {{{field}}}"
+            return "template_field_missing", f"no value for {{{name}}}"
         if not values[index].strip():
-            return "template_field_empty", f"{{{field}}} is empty"
+            return "template_field_empty", f"{{{name}}} is empty"
     return None
 
 

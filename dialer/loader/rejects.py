@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from pathlib import Path
 from typing import IO, Any
 
@@ -16,6 +17,7 @@ class RejectsFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.count = 0
+        self.reasons: Counter[str] = Counter()
         self._handle: IO[str] | None = None
         self._writer: Any = None
 
@@ -31,6 +33,7 @@ class RejectsFile:
             self._writer.writerow(["line", "value", "reason", "detail"])
         self._writer.writerow([line_no, _safe(value), reason, detail])
         self.count += 1
+        self.reasons[reason] += 1
 
     def close(self) -> None:
         if self._handle is not None:

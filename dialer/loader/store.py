@@ -260,6 +260,43 @@ class ContactWriter:
             self._connection.close()
 
 
+class CountingWriter:
+    """``ContactWriter``'s counts without its inserts: a dry run (the console's preview).
+    Each batch's numbers are looked up on the DNC list as a load would; nothing is written."""
+
+    def __init__(self, engine: Engine, batch_size: int) -> None:
+        self._engine = engine
+        self._batch_size = batch_size
+        self._batch: list[str] = []
+        self.inserted = 0
+        self.suppressed = 0
+        self.conflicts = 0
+
+    def __enter__(self) -> CountingWriter:
+        return self
+
+    def add(self, row: ContactRow) -> bool:
+        self._batch.append(row[_PHONE])
+        if len(self._batch) < self._batch_size:
+            return False
+        self._end_batch()
+        return True
+
+    def finish(self) -> None:
+        self._end_batch()
+
+    def _end_batch(self) -> None:
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        with Session(self._engine) as session:
+            self.suppressed += len(dnc_numbers_among(session, batch))
+        self.inserted += len(batch)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._batch = []
+
+
 def _suppressed(row: ContactRow) -> ContactRow:
     """``row`` for a number on the DNC list: status ``suppressed``, no next attempt."""
     values = list(row)

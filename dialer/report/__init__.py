@@ -27,6 +27,13 @@ class ReportResult:
     """Size of the written file."""
 
 
+def report_html(engine: Engine, ref: str, *, now: datetime | None = None) -> str:
+    """The report page of campaign ``ref`` (name or id); ``NotFoundError`` when unknown."""
+    with session_scope(engine) as session:
+        campaign = get_campaign(session, ref)
+    return render_page(collect_report(engine, campaign, now))
+
+
 def write_report(
     engine: Engine, ref: str, output: Path, *, now: datetime | None = None
 ) -> ReportResult:
@@ -38,7 +45,7 @@ def write_report(
         raise UserError(f"{output}: directory {output.parent} does not exist")
     if output.is_dir():
         raise UserError(f"{output}: is a directory")
-    page = render_page(collect_report(engine, campaign, now)).encode("utf-8")
+    page = report_html(engine, campaign.name, now=now).encode("utf-8")
     try:
         output.write_bytes(page)
     except PermissionError:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from dialer.campaign.config import CampaignConfig, load_config
+from dialer.runner.console import console_beside
 from dialer.campaign.store import USER_PAUSE_REASON, config_of, create_campaign, get_campaign
 from dialer.control import control_campaign
 from dialer.db.engine import make_engine, session_scope
@@ -45,6 +46,7 @@ def run_embedded(
     phone_column: str | None,
     host: str = "127.0.0.1",
     port: int | None = None,
+    web: tuple[str, int] | None = None,
 ) -> int:
     """Run one campaign to the end. Returns the exit code (see ``EXIT_CODES``).
 
@@ -80,6 +82,8 @@ def run_embedded(
                 sender=config.message.caller_id,
                 agents=config.callback.agents if config.callback else (),
             )
+        if web is not None:
+            scope.enter_context(console_beside(settings, engine, web, sandbox=sandbox))
         with embedded_stack(settings, engine, simulator=simulator, host=host, port=port) as stack:
             final_state = _run_to_end(stack, name, speed, host, lease.lost)
         if final_state is None:  # Ctrl-C: paused; nothing exported
@@ -88,7 +92,18 @@ def run_embedded(
         export_and_summarise(engine, name, paths)
         for linked in config.callback_campaigns():
             print_summary(engine, linked)
-        return report_end(engine, name, final_state)
+        code = report_end(engine, name, final_state)
+        if web is not None:
+            wait_for_interrupt("the console stays up to look at the results; Ctrl-C ends it")
+        return code
+
+
+def wait_for_interrupt(note: str) -> None:
+    CONSOLE.print(note)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
 
 
 def _create_and_load(
