@@ -256,3 +256,58 @@ class OAuthConnection(SQLModel, table=True):
     connected_at: datetime | None = _ts()
     refreshed_at: datetime | None = _ts()
     updated_at: datetime = _created()
+
+
+class User(SQLModel, table=True):
+    """A person who signs in to the web console (``dialer user add``)."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True, index=True)
+    role: str = Field(max_length=16)
+    """``admin``, ``manager`` or ``analyst`` (``dialer.accounts.roles.Role``)."""
+    password_hash: str = Field(max_length=200)
+    """argon2id, in its PHC string form."""
+    created_at: datetime = _created()
+    disabled_at: datetime | None = _ts()
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the HTTP API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    role: str = Field(max_length=16)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    """SHA-256 of the token, hex."""
+    created_at: datetime = _created()
+    last_used_at: datetime | None = _ts()
+    """Updated at most once a minute."""
+    revoked_at: datetime | None = _ts()
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser: the id is the SHA-256 (hex) of the cookie's value, so a copy of
+    the table does not sign anyone in."""
+
+    __tablename__ = "web_sessions"
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", nullable=False)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _created()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed sign-in, counted per key (``user:alice``, ``ip:1.2.3.4``) to throttle
+    guessing."""
+
+    __tablename__ = "login_failures"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, index=True)
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
