@@ -43,9 +43,7 @@ def console_beside(
     try:
         thread = WebThread(settings, engine, host, port).start()
     except OSError as exc:
-        raise UserError(
-            f"--web {host}:{port}: cannot listen: {exc.strerror or exc}"
-        ) from None
+        raise UserError(f"--web {host}:{port}: cannot listen: {exc.strerror or exc}") from None
     login = sandbox_sign_in(engine) if sandbox else None
     if login is not None:
         CONSOLE.print(f"console: {thread.url}  (sign in as {login[0]} / {login[1]})")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 from sqlalchemy import func, update
@@ -11,7 +11,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from dialer.campaign.config import CampaignConfig, load_config
-from dialer.runner.console import console_beside
 from dialer.campaign.store import USER_PAUSE_REASON, config_of, create_campaign, get_campaign
 from dialer.control import control_campaign
 from dialer.db.engine import make_engine, session_scope
@@ -28,6 +27,7 @@ from dialer.runner.checks import (
     run_paths,
     where_mtt_posts,
 )
+from dialer.runner.console import console_beside
 from dialer.runner.ending import EXIT_USER_PAUSE, export_and_summarise, report_end, wind_down
 from dialer.runner.lease import RunLease
 from dialer.runner.progress import CONSOLE, print_summary, show_progress, wait_for_callbacks
@@ -100,10 +100,8 @@ def run_embedded(
 
 def wait_for_interrupt(note: str) -> None:
     CONSOLE.print(note)
-    try:
+    with suppress(KeyboardInterrupt):
         threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
 
 
 def _create_and_load(

@@ -58,9 +58,7 @@ def list_campaigns(engine: Engine) -> list[dict[str, Any]]:
 
 
 @router.get("/campaigns")
-def campaigns(
-    request: Request, caller: Annotated[Caller, Depends(reader)]
-) -> list[dict[str, Any]]:
+def campaigns(request: Request, caller: Annotated[Caller, Depends(reader)]) -> list[dict[str, Any]]:
     """Every campaign: name, channel, state, contacts, how many are final, counts by status."""
     return list_campaigns(engine_of(request))
 
@@ -97,9 +95,7 @@ def apply_control(request: Request, caller: Caller, name: str, action: str) -> s
     """``action`` on campaign ``name`` as ``dialer campaign ACTION`` does it; who paused or
     cancelled is kept in the campaign's state reason."""
     who = caller.principal.name
-    reason = {"pause": f"{USER_PAUSE_REASON} ({who})", "cancel": f"cancelled by {who}"}.get(
-        action
-    )
+    reason = {"pause": f"{USER_PAUSE_REASON} ({who})", "cancel": f"cancelled by {who}"}.get(action)
     return control_campaign(settings_of(request), engine_of(request), name, action, reason=reason)
 
 

@@ -58,7 +58,8 @@ def run_load(
 
 def summary_json(upload: Upload, summary: LoadSummary) -> dict[str, Any]:
     base = f"/api/v1/campaigns/{upload.campaign}/uploads/{upload.id}"
-    shown = replace(summary, rejects_file=upload.name if summary.rejects_file else None)
+    rejects_name = f"{upload.name.rsplit('.', 1)[0]}.rejects.csv"
+    shown = replace(summary, rejects_file=rejects_name if summary.rejects_file else None)
     return {
         **shown.as_dict(),
         "file": upload.name,
@@ -84,9 +85,7 @@ async def upload_contacts(
     ``DIALER_MAX_UPLOAD_BYTES``; 422 with the loader's one line for a file it cannot read."""
     engine, settings = engine_of(request), settings_of(request)
     campaign = await run_in_threadpool(check_campaign, engine, name)
-    upload = await receive_upload(
-        request, campaign, settings.upload_dir, settings.max_upload_bytes
-    )
+    upload = await receive_upload(request, campaign, settings.upload_dir, settings.max_upload_bytes)
     return await run_in_threadpool(run_load, engine, upload, phone_column, dry_run=preview)
 
 
@@ -130,6 +129,4 @@ def rejects(
     if not upload.rejects_path.exists():
         raise NotFoundError(f"upload {upload_id}: no rejected lines")
     stem = upload.name.rsplit(".", 1)[0]
-    return FileResponse(
-        upload.rejects_path, media_type="text/csv", filename=f"{stem}.rejects.csv"
-    )
+    return FileResponse(upload.rejects_path, media_type="text/csv", filename=f"{stem}.rejects.csv")

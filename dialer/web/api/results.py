@@ -31,11 +31,9 @@ def export(
     name: str,
     request: Request,
     caller: Annotated[Caller, Depends(reader)],
-    format: Literal["csv", "xlsx", "parquet"] = "csv",  # noqa: A002 - the contract's name
+    format: Literal["csv", "xlsx", "parquet"] = "csv",
     level: Literal["contacts", "attempts"] = "contacts",
-    since: Annotated[
-        str | None, Query(description="Only rows changed after this cursor.")
-    ] = None,
+    since: Annotated[str | None, Query(description="Only rows changed after this cursor.")] = None,
     excel: Annotated[bool, Query(description="CSV with ';' for Excel in RU locales.")] = False,
 ) -> FileResponse:
     """The ``dialer export`` file. Its cursor (pass it as ``since`` next time) is in the
@@ -63,8 +61,6 @@ def export(
 
 
 @router.get("/campaigns/{name}/report", response_class=HTMLResponse)
-def report(
-    name: str, request: Request, caller: Annotated[Caller, Depends(reader)]
-) -> HTMLResponse:
+def report(name: str, request: Request, caller: Annotated[Caller, Depends(reader)]) -> HTMLResponse:
     """The ``dialer report`` page (self-contained HTML: charts are inline SVG)."""
     return HTMLResponse(report_html(engine_of(request), name))

@@ -69,12 +69,13 @@ class SignInRequired(Exception):
     """No console session: the handler answers with a redirect to the login page."""
 
 
-def page(request: Request, name: str, caller: Caller | None, status: int = 200,
-         **context: Any) -> HTMLResponse:
+def page(
+    request: Request, template: str, caller: Caller | None, status: int = 200, **context: Any
+) -> HTMLResponse:
     lang = pick_language(request.cookies.get("lang"), request.headers.get("accept-language", ""))
     response = templates.TemplateResponse(
         request,
-        name,
+        template,
         {
             "caller": caller,
             "lang": lang,
@@ -117,10 +118,23 @@ def client_ip(request: Request) -> str:
 @router.get("/login")
 def login_page(request: Request, error: str | None = None, status: int = 200) -> HTMLResponse:
     token = secrets.token_urlsafe(24)
-    response = page(request, "login.html", None, status, login_csrf=token, error=error,
-                    next=request.query_params.get("next", "/"))
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        secure=settings_of(request).web_secure_cookies, max_age=3600)
+    response = page(
+        request,
+        "login.html",
+        None,
+        status,
+        login_csrf=token,
+        error=error,
+        next=request.query_params.get("next", "/"),
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=settings_of(request).web_secure_cookies,
+        max_age=3600,
+    )
     return response
 
 
@@ -142,9 +156,14 @@ async def login(request: Request) -> Response:
     if not target.startswith("/") or target.startswith("//"):
         target = "/"
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="lax",
-                        secure=settings_of(request).web_secure_cookies,
-                        max_age=SESSION_HOURS * 3600)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="lax",
+        secure=settings_of(request).web_secure_cookies,
+        max_age=SESSION_HOURS * 3600,
+    )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
@@ -201,8 +220,9 @@ async def create_campaign(request: Request) -> Response:
     form = await checked_form(request, caller, Role.MANAGER)
     text = str(form.get("campaign_file", ""))
     try:
-        name, _created = await run_in_threadpool(register, engine_of(request), text,
-                                                 "campaign file")
+        name, _created = await run_in_threadpool(
+            register, engine_of(request), text, "campaign file"
+        )
     except UserError as exc:
         return page(request, "new.html", caller, status_for(exc), text=text, error=str(exc))
     return RedirectResponse(f"/campaigns/{quote(name, safe='')}", status_code=303)
@@ -242,8 +262,14 @@ async def control(name: str, action: str, request: Request) -> Response:
     except UserError as exc:
         if status_for(exc) == 404:
             raise
-        return page(request, "campaign.html", caller, status_for(exc), error=str(exc),
-                    **campaign_context(request, name))
+        return page(
+            request,
+            "campaign.html",
+            caller,
+            status_for(exc),
+            error=str(exc),
+            **campaign_context(request, name),
+        )
     return RedirectResponse(f"/campaigns/{quote(name, safe='')}", status_code=303)
 
 
@@ -254,7 +280,10 @@ async def upload(name: str, request: Request) -> Response:
         raise PermissionError(f"role {caller.principal.role.value} may not upload")
     settings = settings_of(request)
     stored = await receive_upload(
-        request, get_name(request, name), settings.upload_dir, settings.max_upload_bytes,
+        request,
+        get_name(request, name),
+        settings.upload_dir,
+        settings.max_upload_bytes,
         csrf=caller.csrf_token,
     )
     return RedirectResponse(
@@ -268,20 +297,30 @@ def get_name(request: Request, name: str) -> str:
 
 
 @router.get("/campaigns/{name}/uploads/{upload_id}")
-async def preview(name: str, upload_id: str, request: Request,
-                  phone_column: str | None = None) -> HTMLResponse:
+async def preview(
+    name: str, upload_id: str, request: Request, phone_column: str | None = None
+) -> HTMLResponse:
     caller = signed_in(request)
     settings = settings_of(request)
     stored = find_upload(settings.upload_dir, upload_id, get_name(request, name))
     try:
-        summary = await run_in_threadpool(run_load, engine_of(request), stored, phone_column,
-                                          dry_run=True)
+        summary = await run_in_threadpool(
+            run_load, engine_of(request), stored, phone_column, dry_run=True
+        )
         error = None
     except UserError as exc:
         summary, error = None, str(exc)
-    return page(request, "preview.html", caller, 200 if error is None else 422,
-                name=stored.campaign, upload=stored, summary=summary, error=error,
-                chosen=phone_column)
+    return page(
+        request,
+        "preview.html",
+        caller,
+        200 if error is None else 422,
+        name=stored.campaign,
+        upload=stored,
+        summary=summary,
+        error=error,
+        chosen=phone_column,
+    )
 
 
 @router.post("/campaigns/{name}/uploads/{upload_id}/load")
@@ -292,13 +331,24 @@ async def load(name: str, upload_id: str, request: Request) -> HTMLResponse:
     stored = find_upload(settings.upload_dir, upload_id, get_name(request, name))
     column = str(form.get("phone_column") or "") or None
     try:
-        summary = await run_in_threadpool(run_load, engine_of(request), stored, column,
-                                          dry_run=False)
+        summary = await run_in_threadpool(
+            run_load, engine_of(request), stored, column, dry_run=False
+        )
     except UserError as exc:
-        return page(request, "preview.html", caller, status_for(exc), name=stored.campaign,
-                    upload=stored, summary=None, error=str(exc), chosen=column)
-    return page(request, "loaded.html", caller, name=stored.campaign, upload=stored,
-                summary=summary)
+        return page(
+            request,
+            "preview.html",
+            caller,
+            status_for(exc),
+            name=stored.campaign,
+            upload=stored,
+            summary=None,
+            error=str(exc),
+            chosen=column,
+        )
+    return page(
+        request, "loaded.html", caller, name=stored.campaign, upload=stored, summary=summary
+    )
 
 
 @router.get("/dnc")
@@ -306,26 +356,44 @@ def dnc_page(request: Request, q: str | None = None) -> HTMLResponse:
     caller = signed_in(request)
     if not allows(caller.principal.role, Role.MANAGER):
         raise PermissionError(f"role {caller.principal.role.value} may not see the DNC list")
-    return page(request, "dnc.html", caller, q=q or "",
-                found=search_dnc(engine_of(request), q, 500), result=None, error=None)
+    return page(
+        request,
+        "dnc.html",
+        caller,
+        q=q or "",
+        found=search_dnc(engine_of(request), q, 500),
+        result=None,
+        error=None,
+    )
 
 
 @router.post("/dnc")
 async def dnc_add(request: Request) -> HTMLResponse:
     caller = signed_in(request)
     form = await checked_form(request, caller, Role.MANAGER)
-    numbers = [n for n in str(form.get("numbers", "")).replace(",", "\n").splitlines()
-               if n.strip()]
+    numbers = [n for n in str(form.get("numbers", "")).replace(",", "\n").splitlines() if n.strip()]
     result: dict[str, Any] | None = None
     error = None
     try:
-        result = await run_in_threadpool(add_numbers, engine_of(request), numbers,
-                                         str(form.get("reason") or "") or None,
-                                         caller.principal.name)
+        result = await run_in_threadpool(
+            add_numbers,
+            engine_of(request),
+            numbers,
+            str(form.get("reason") or "") or None,
+            caller.principal.name,
+        )
     except UserError as exc:
         error = str(exc)
-    return page(request, "dnc.html", caller, 200 if error is None else 422, q="",
-                found=search_dnc(engine_of(request), None, 500), result=result, error=error)
+    return page(
+        request,
+        "dnc.html",
+        caller,
+        200 if error is None else 422,
+        q="",
+        found=search_dnc(engine_of(request), None, 500),
+        result=result,
+        error=error,
+    )
 
 
 @router.post("/dnc/upload")
@@ -345,5 +413,13 @@ async def dnc_import(request: Request) -> HTMLResponse:
         )
     except UserError as exc:
         error = str(exc)
-    return page(request, "dnc.html", caller, 200 if error is None else 422, q="",
-                found=search_dnc(engine_of(request), None, 500), result=result, error=error)
+    return page(
+        request,
+        "dnc.html",
+        caller,
+        200 if error is None else 422,
+        q="",
+        found=search_dnc(engine_of(request), None, 500),
+        result=result,
+        error=error,
+    )
