@@ -70,7 +70,7 @@ class SignInRequired(Exception):
 
 
 def page(
-    request: Request, template: str, caller: Caller | None, status: int = 200, **context: Any
+    request: Request, template: str, caller: Caller | None, code: int = 200, /, **context: Any
 ) -> HTMLResponse:
     lang = pick_language(request.cookies.get("lang"), request.headers.get("accept-language", ""))
     response = templates.TemplateResponse(
@@ -83,7 +83,7 @@ def page(
             "can_manage": caller is not None and allows(caller.principal.role, Role.MANAGER),
             **context,
         },
-        status_code=status,
+        status_code=code,
     )
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
