@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from dialer import __version__
+from dialer.cli.accounts import token, user
 from dialer.cli.app import App, DialerGroup
 from dialer.cli.campaign import campaign
 from dialer.cli.connect import connect
@@ -56,6 +57,8 @@ for command in (
     simulator,
     run,
     web,
+    user,
+    token,
 ):
     cli.add_command(command)
 
