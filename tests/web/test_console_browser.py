@@ -34,7 +34,7 @@ from dialer.web.server import WebThread
 from tests.support.services import service_missing
 
 pytest.importorskip("playwright")
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect, sync_playwright
 
 CAMPAIGNS = Path(__file__).resolve().parents[2] / "campaigns"
 SPEED = 600.0
@@ -111,7 +111,9 @@ def test_marketing_runs_a_campaign_in_the_browser(
     expected = cli_load_counts(tmp_path, upload)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        context = browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 900})
+        context = browser.new_context(
+            accept_downloads=True, viewport={"width": 1200, "height": 900}
+        )
         page = context.new_page()
         page.set_default_timeout(20_000)
 

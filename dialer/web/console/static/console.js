@@ -18,7 +18,7 @@
     set("final", s.final);
     set("contacts", s.contacts);
     set("rate", s.rate_per_min);
-    set("eta", s.eta || "—");
+    set("eta", s.eta && s.final < s.contacts ? s.eta : "—");
     var bar = document.getElementById("progress");
     if (bar) { bar.max = Math.max(s.contacts, 1); bar.value = s.final; }
     Object.keys(s.counts).forEach(function (key) {
