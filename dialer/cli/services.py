@@ -222,15 +222,15 @@ def simulator(
     "--web",
     "web",
     is_flag=True,
-    help="Also serve the console and API (on 127.0.0.1:--web-port); it stays up after the "
-    "run until Ctrl-C. In a sandbox with no users it creates 'demo' and prints its password.",
+    help="Also serve the console and API on 127.0.0.1:--web-port and print its address; "
+    "in a terminal it stays up after the run until Ctrl-C. In a sandbox with no users yet it "
+    "creates the admin 'demo' and prints its password.",
 )
 @click.option(
     "--web-port",
-    type=click.IntRange(1, 65535),
-    default=8000,
-    show_default=True,
-    help="The console's port with --web.",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="The console's port with --web [default: 8000; with --sandbox a free port].",
 )
 @pass_app
 def run(
@@ -244,7 +244,7 @@ def run(
     host: str,
     port: int | None,
     web: bool,
-    web_port: int,
+    web_port: int | None,
 ) -> None:
     """Run a whole campaign in one process: SQLite, an in-process broker and worker, the
     scheduler and the collector (and with --sandbox the MTT simulator, with time compressed
@@ -282,7 +282,9 @@ def run(
             phone_column=phone_column,
             host=host,
             port=port,
-            web=("127.0.0.1", web_port) if web else None,
+            web=("127.0.0.1", web_port if web_port is not None else 0 if sandbox else 8000)
+            if web
+            else None,
         )
     except KeyboardInterrupt:  # before dialling began: nothing to pause
         click.echo("interrupted", err=True)

@@ -44,6 +44,10 @@ _PHONE: Final = CONTACT_INSERT_COLUMNS.index("phone")
 _STATUS: Final = CONTACT_INSERT_COLUMNS.index("status")
 _REASON: Final = CONTACT_INSERT_COLUMNS.index("reason")
 _NEXT_ATTEMPT: Final = CONTACT_INSERT_COLUMNS.index("next_attempt_at")
+_FIELDS: Final = CONTACT_INSERT_COLUMNS.index("fields_json")
+BATCH_CHARS = 8 * 1024 * 1024
+"""A batch also ends once its rows' CSV fields reach this many characters, so a file of wide
+rows (long notes, many columns) holds a few MB per batch, not ``batch_size`` wide rows."""
 _COLUMNS: Final = ", ".join(CONTACT_INSERT_COLUMNS)
 
 LOAD_CACHE_KIB = 32 * 1024
@@ -94,6 +98,7 @@ class ContactWriter:
         self._batch_size = batch_size
         self._sqlite = is_sqlite(engine)
         self._batch: list[ContactRow] = []
+        self._batch_chars = 0
         self.inserted = 0
         self.suppressed = 0
         """Of ``inserted``, the rows stored as ``suppressed``."""
@@ -134,10 +139,11 @@ class ContactWriter:
         """Add a row; True when it completed a batch (see the class)."""
         batch = self._batch
         batch.append(row)
+        self._batch_chars += len(row[_FIELDS])
         if self._sent < len(self._sending):
             self._copy.write_row(self._sending[self._sent])
             self._sent += 1
-        if len(batch) < self._batch_size:
+        if len(batch) < self._batch_size and self._batch_chars < BATCH_CHARS:
             return False
         self._end_batch()
         return True
@@ -150,7 +156,7 @@ class ContactWriter:
     def _end_batch(self) -> None:
         if not self._batch:
             return
-        batch, self._batch = self._batch, []
+        batch, self._batch, self._batch_chars = self._batch, [], 0
         with Session(self._engine) as session:
             listed = dnc_numbers_among(session, [row[_PHONE] for row in batch])
         if listed:

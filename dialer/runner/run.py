@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from contextlib import ExitStack, suppress
 from pathlib import Path
@@ -93,7 +94,7 @@ def run_embedded(
         for linked in config.callback_campaigns():
             print_summary(engine, linked)
         code = report_end(engine, name, final_state)
-        if web is not None:
+        if web is not None and sys.stdin.isatty():
             wait_for_interrupt("the console stays up to look at the results; Ctrl-C ends it")
         return code
 

@@ -33,7 +33,6 @@ from dialer.states import FINAL_CONTACT_STATUSES
 from dialer.web.server import WebThread
 from tests.support.services import service_missing
 
-pytest.importorskip("playwright")
 from playwright.sync_api import Page, expect, sync_playwright
 
 CAMPAIGNS = Path(__file__).resolve().parents[2] / "campaigns"
