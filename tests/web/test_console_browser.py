@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy.engine import Engine
 
 from dialer.accounts.roles import Role
@@ -32,8 +33,6 @@ from dialer.settings import Settings
 from dialer.states import FINAL_CONTACT_STATUSES
 from dialer.web.server import WebThread
 from tests.support.services import service_missing
-
-from playwright.sync_api import Page, expect, sync_playwright
 
 CAMPAIGNS = Path(__file__).resolve().parents[2] / "campaigns"
 SPEED = 600.0
