@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import openpyxl
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy.engine import Engine
@@ -190,7 +191,13 @@ def test_marketing_runs_a_campaign_in_the_browser(
         assert {row["status"] for row in rows} <= FINAL_CONTACT_STATUSES
         with page.expect_download() as excel:
             page.get_by_role("link", name="Export Excel").click()
-        assert excel.value.path().read_bytes()[:2] == b"PK"
+        assert excel.value.suggested_filename == "order-ready-contacts.xlsx"
+        excel.value.save_as(tmp_path / "export.xlsx")
+        workbook = openpyxl.load_workbook(tmp_path / "export.xlsx", read_only=True)
+        sheet_rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+        assert len(sheet_rows) == len(rows) + 1  # the header, then one row per contact
+        assert sheet_rows[0][:3] == ("campaign", "phone", "status")
+        workbook.close()
 
         # The report and the DNC page.
         page.goto(f"{base}/api/v1/campaigns/order-ready/report")

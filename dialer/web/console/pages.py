@@ -18,11 +18,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.templating import Jinja2Templates
 
 from dialer.accounts.roles import Role, allows
-from dialer.accounts.sessions import SESSION_HOURS, end_session, start_session
+from dialer.accounts.sessions import SESSION_HOURS, end_session, purge_expired, start_session
 from dialer.accounts.throttle import clear_failures, login_blocked, record_failure
 from dialer.accounts.users import authenticate
 from dialer.campaign.store import config_of, get_campaign
 from dialer.db.engine import session_scope
+from dialer.db.types import utcnow
 from dialer.errors import UserError
 from dialer.report.data import collect_report
 from dialer.report.page import cause_chart, funnel_chart, timeline_chart
@@ -153,7 +154,7 @@ async def login(request: Request) -> Response:
         return login_page(request, result, 429 if "Too many" in result else 401)
     cookie, _csrf = result
     target = str(form.get("next", "/"))
-    if not target.startswith("/") or target.startswith("//"):
+    if not local_path(target):
         target = "/"
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
@@ -168,6 +169,12 @@ async def login(request: Request) -> Response:
     return response
 
 
+def local_path(target: str) -> bool:
+    """Whether ``target`` is a path on this site (never ``//host`` or ``/\\host``, which
+    browsers follow to another site): the only places a sign-in may send the browser on to."""
+    return target.startswith("/") and not target.startswith(("//", "/\\")) and ("\\" not in target)
+
+
 def _sign_in(engine: Any, name: str, password: str, keys: list[str]) -> tuple[str, str] | str:
     with session_scope(engine) as session:
         wait = login_blocked(session, keys)
@@ -179,6 +186,7 @@ def _sign_in(engine: Any, name: str, password: str, keys: list[str]) -> tuple[st
             record_failure(session, keys)
             return "Wrong username or password."
         clear_failures(session, keys[:1])
+        purge_expired(session, utcnow())
         return start_session(session, user)
 
 
