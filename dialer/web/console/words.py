@@ -58,6 +58,10 @@ WORDS: dict[str, dict[str, str]] = {
     "Results": {"ru": "Результаты"},
     "Charts": {"ru": "Графики"},
     "no campaigns yet": {"ru": "кампаний пока нет"},
+    "Added to the list": {"ru": "Добавлено в стоп-лист"},
+    "numbers given": {"ru": "номеров указано"},
+    "Source": {"ru": "Источник"},
+    "Added": {"ru": "Добавлен"},
 }
 
 
