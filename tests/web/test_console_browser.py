@@ -33,7 +33,7 @@ from dialer.sandbox import sandbox_campaign, sandbox_simulator_config
 from dialer.settings import Settings
 from dialer.states import FINAL_CONTACT_STATUSES
 from dialer.web.server import WebThread
-from tests.support.services import service_missing
+from tests.report.test_chromium import chromium
 
 CAMPAIGNS = Path(__file__).resolve().parents[2] / "campaigns"
 SPEED = 600.0
@@ -47,14 +47,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        service_missing("chromium (bin/system-deps installs it)", FileNotFoundError("not on PATH"))
-    assert path is not None
-    return path
 
 
 @pytest.fixture

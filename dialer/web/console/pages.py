@@ -8,6 +8,7 @@ an analyst sees campaigns and results, a manager also changes them.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -380,27 +381,9 @@ async def dnc_add(request: Request) -> HTMLResponse:
     caller = signed_in(request)
     form = await checked_form(request, caller, Role.MANAGER)
     numbers = [n for n in str(form.get("numbers", "")).replace(",", "\n").splitlines() if n.strip()]
-    result: dict[str, Any] | None = None
-    error = None
-    try:
-        result = await run_in_threadpool(
-            add_numbers,
-            engine_of(request),
-            numbers,
-            str(form.get("reason") or "") or None,
-            caller.principal.name,
-        )
-    except UserError as exc:
-        error = str(exc)
-    return page(
-        request,
-        "dnc.html",
-        caller,
-        200 if error is None else 422,
-        q="",
-        found=search_dnc(engine_of(request), None, 500),
-        result=result,
-        error=error,
+    reason = str(form.get("reason") or "") or None
+    return await dnc_changed(
+        request, caller, add_numbers, engine_of(request), numbers, reason, caller.principal.name
     )
 
 
@@ -413,21 +396,22 @@ async def dnc_import(request: Request) -> HTMLResponse:
     stored = await receive_upload(
         request, "", settings.upload_dir, settings.max_upload_bytes, csrf=caller.csrf_token
     )
+    return await dnc_changed(
+        request, caller, import_numbers, engine_of(request), stored, None, caller.principal.name
+    )
+
+
+async def dnc_changed(
+    request: Request, caller: Caller, change: Callable[..., dict[str, Any]], *args: Any
+) -> HTMLResponse:
+    """Run ``change(*args)`` (an add or an import) and show the DNC page with what it did,
+    or its one-line error (422)."""
     result: dict[str, Any] | None = None
     error = None
     try:
-        result = await run_in_threadpool(
-            import_numbers, engine_of(request), stored, None, caller.principal.name
-        )
+        result = await run_in_threadpool(change, *args)
     except UserError as exc:
         error = str(exc)
-    return page(
-        request,
-        "dnc.html",
-        caller,
-        200 if error is None else 422,
-        q="",
-        found=search_dnc(engine_of(request), None, 500),
-        result=result,
-        error=error,
-    )
+    found = search_dnc(engine_of(request), None, 500)
+    code = 200 if error is None else 422
+    return page(request, "dnc.html", caller, code, q="", found=found, result=result, error=error)
