@@ -13,7 +13,7 @@ from dialer.settings import Settings
 from dialer.simulator.config import SimulatorConfig
 
 ROOT = Path(__file__).resolve().parents[2]
-DIALER_SERVICES = ("scheduler", "worker", "collector")
+DIALER_SERVICES = ("scheduler", "worker", "collector", "web")
 
 
 def _services(name: str) -> dict[str, Any]:
