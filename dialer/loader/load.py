@@ -179,7 +179,10 @@ def load_contacts(
                     raw, allowed_countries=countries, require_mobile=require_mobile
                 )
                 if rows <= sample:
-                    kept.append(_sample_row(line_no, raw, result, values, header, config))
+                    row = _sample_row(line_no, raw, result, values, header, config)
+                    if row.phone is not None and row.phone in seen:
+                        row = SampleRow(line_no, raw, row.phone, "duplicate", None)
+                    kept.append(row)
                 if isinstance(result, PhoneReject):
                     rejects.add(line_no, raw, result.reason.value, result.detail)
                     continue

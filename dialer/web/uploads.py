@@ -9,9 +9,11 @@ campaign), ``<id>.rejects.csv`` the lines a load did not take.
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import shutil
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
@@ -24,6 +26,8 @@ from dialer.errors import InputFileError, NotFoundError, UserError
 from dialer.web.errors import UploadTooLargeError
 
 CHUNK = 1024 * 1024
+KEEP_SECONDS = 7 * 24 * 3600
+"""Uploads, their rejects and exports older than this are removed when the next one comes."""
 _ID = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -97,6 +101,7 @@ async def receive_upload(
     if declared.isdigit() and int(declared) > limit + 64 * 1024:  # the multipart framing
         raise too_large(limit)
     folder = upload_folder(upload_dir)
+    remove_old(folder, time.time() - KEEP_SECONDS)
     upload_id = secrets.token_hex(8)
     target = folder / f"{upload_id}.csv"
     content_type = request.headers.get("content-type", "")
@@ -106,7 +111,8 @@ async def receive_upload(
         elif csrf is not None:
             raise CsrfError("this form has expired or came from another site; reload the page")
         else:
-            name, size = "upload.csv", await _save_body(request, target, limit)
+            given = Path(request.query_params.get("filename") or "upload.csv").name
+            name, size = given or "upload.csv", await _save_body(request, target, limit)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -146,6 +152,25 @@ async def _save_multipart(
         with target.open("wb") as out:
             _copy(part.file, out)
         return name, target.stat().st_size
+
+
+def remove_old(folder: Path, before: float) -> int:
+    """Remove the files in ``folder`` (and its ``exports``) last changed before ``before``
+    (a Unix time); how many went. A file another request is using stays readable (POSIX)."""
+    removed = 0
+    for place in (folder, folder / "exports"):
+        try:
+            entries = list(os.scandir(place))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_file() and entry.stat().st_mtime < before:
+                    os.unlink(entry.path)
+                    removed += 1
+            except OSError:
+                continue
+    return removed
 
 
 def _copy(source: IO[bytes], out: IO[bytes]) -> None:
